@@ -1,0 +1,44 @@
+package org.mtl4j.core;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.layers.Layer;
+
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Hard parameter sharing (Caruana 1997): one copy of the trunk whose last layer is every task's
+ * representation. The default strategy. Its encoder vertices are named {@code trunk_<stage>_<layer>}.
+ */
+public final class HardSharing implements SharingStrategy {
+
+    @Override
+    public List<String> addEncoder(GraphBuilder graph, String input, SharedTrunk trunk, List<Task> tasks) {
+        String previous = input;
+        List<List<Layer>> stages = trunk.stages();
+        for (int s = 0; s < stages.size(); s++) {
+            List<Layer> stage = stages.get(s);
+            for (int l = 0; l < stage.size(); l++) {
+                String name = "trunk_" + s + "_" + l;
+                graph.addLayer(name, stage.get(l).clone(), previous);
+                previous = name;
+            }
+        }
+        return Collections.nCopies(tasks.size(), previous);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HardSharing;
+    }
+
+    @Override
+    public int hashCode() {
+        return HardSharing.class.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "HardSharing";
+    }
+}

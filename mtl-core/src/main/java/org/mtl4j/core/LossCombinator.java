@@ -1,0 +1,42 @@
+package org.mtl4j.core;
+
+import java.util.List;
+
+/**
+ * How the per-task losses are combined into the one objective a step minimises. Given the step's
+ * {@link TaskLosses}, a combinator returns the {@link TaskWeights} it applies; the step then
+ * back-propagates {@code sum_t w_t * L_t}.
+ *
+ * <p>A combinator may carry state between steps (a loss history, initial losses). That state is plain
+ * data: {@link #state()} exports it and {@link #restoreState(double[])} brings it back, so it is saved
+ * with the model and training resumes exactly. Combinators are saved as JSON (DL4J's mapper): their
+ * configuration fields need {@code @JsonProperty} names that match their getters.
+ */
+public interface LossCombinator {
+
+    /**
+     * Checks that this combinator fits the network's tasks and resets its state; called once when the
+     * network is built or loaded.
+     *
+     * @throws IllegalArgumentException when the configuration does not fit the tasks (a weight for an
+     *                                  unknown task, the wrong number of weights)
+     */
+    default void init(List<Task> tasks) {
+    }
+
+    /** The weights for this step. */
+    TaskWeights combine(TaskLosses losses);
+
+    /** The combinator's state between steps, as plain numbers (empty when it has none). */
+    default double[] state() {
+        return new double[0];
+    }
+
+    /** Restores the state exported by {@link #state()}, after {@link #init(List)}. */
+    default void restoreState(double[] state) {
+        if (state.length != 0) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " keeps no state, but " + state.length
+                    + " values were given");
+        }
+    }
+}

@@ -1,0 +1,451 @@
+package org.mtl4j.core;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.mtl4j.core.graph.NetworkGraph;
+import org.mtl4j.core.io.ModelFile;
+import org.mtl4j.core.train.BatchValidator;
+import org.mtl4j.core.train.TrainingStep;
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A multi-task network: a {@link SharedTrunk} shared by several {@link Task}s through a
+ * {@link SharingStrategy}, trained on the per-task losses combined by a {@link LossCombinator}.
+ *
+ * <pre>{@code
+ * MultiTaskNetwork net = MultiTaskNetwork.builder()
+ *         .trunk(trunk)
+ *         .task(Task.classification("segment", 3))
+ *         .task(Task.regression("spend"))
+ *         .updater(new Adam(1e-3))
+ *         .build();
+ * net.fit(trainIterator, 10);
+ * TaskEvaluations eval = net.evaluate(testIterator);
+ * Map<String, INDArray> predictions = net.output(features);
+ * }</pre>
+ *
+ * <p>Underneath is one DL4J {@link ComputationGraph} ({@link #graph()}): the encoder, then each task's
+ * head, one graph output per task in task order. Task {@code t} reads {@code labels[t]} of each
+ * {@code MultiDataSet} (or the index set with {@link Task#withLabelsIndex(int)}), and
+ * {@code labelsMask[t]} marks which examples carry a label for it.
+ *
+ * <p>Not thread-safe: train and predict from one thread at a time.
+ */
+public final class MultiTaskNetwork {
+
+    private static final Logger log = LoggerFactory.getLogger(MultiTaskNetwork.class);
+
+    private final InputType inputType;
+    private final List<Task> tasks;
+    private final SharingStrategy sharing;
+    private final LossCombinator combinator;
+    private final ComputationGraph graph;
+    private final List<String> outputs;
+    private final boolean[] sequence;
+    private final int[] labelsIndex;
+    private final BatchValidator validator;
+    private final TrainingStep step;
+    private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
+
+    /**
+     * Assembles a network from an initialised graph; used by the builder and by {@link ModelFile}.
+     * The combinator must already be initialised for {@code tasks}.
+     */
+    public MultiTaskNetwork(InputType inputType, List<Task> tasks, SharingStrategy sharing, LossCombinator combinator,
+                            ComputationGraph graph, List<String> outputs, boolean[] sequence) {
+        this.inputType = Objects.requireNonNull(inputType, "inputType");
+        this.tasks = List.copyOf(tasks);
+        this.sharing = Objects.requireNonNull(sharing, "sharing");
+        this.combinator = Objects.requireNonNull(combinator, "combinator");
+        this.graph = Objects.requireNonNull(graph, "graph");
+        this.outputs = List.copyOf(outputs);
+        this.sequence = sequence.clone();
+        if (this.outputs.size() != this.tasks.size() || sequence.length != this.tasks.size()) {
+            throw new IllegalArgumentException(tasks.size() + " tasks but " + outputs.size() + " outputs");
+        }
+        this.labelsIndex = new int[this.tasks.size()];
+        for (int t = 0; t < labelsIndex.length; t++) {
+            labelsIndex[t] = this.tasks.get(t).labelsIndex() >= 0 ? this.tasks.get(t).labelsIndex() : t;
+        }
+        this.validator = new BatchValidator(inputType, this.tasks, labelsIndex, this.sequence);
+        this.step = new TrainingStep(graph, this.tasks, this.outputs, combinator, validator);
+    }
+
+    /** Starts building a network. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /** Trains on one minibatch (one parameter update) and tells the listeners. */
+    public StepResult fit(MultiDataSet data) {
+        StepResult result = step.fit(data);
+        for (TrainingListener l : listeners) {
+            l.onStep(this, result);
+        }
+        return result;
+    }
+
+    /** Trains for one epoch over {@code iterator}. */
+    public void fit(MultiDataSetIterator iterator) {
+        fit(iterator, 1);
+    }
+
+    /**
+     * Trains for {@code epochs} epochs over {@code iterator}, resetting it before each epoch (it must support
+     * reset when {@code epochs > 1}). The epoch count advances after each epoch.
+     */
+    public void fit(MultiDataSetIterator iterator, int epochs) {
+        Objects.requireNonNull(iterator, "iterator");
+        if (epochs < 1) {
+            throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
+        }
+        if (epochs > 1 && !iterator.resetSupported()) {
+            throw new IllegalArgumentException("training for " + epochs + " epochs needs an iterator that can reset, but "
+                    + iterator.getClass().getSimpleName() + ".resetSupported() is false");
+        }
+        for (int e = 0; e < epochs; e++) {
+            if (iterator.resetSupported()) {
+                iterator.reset();
+            }
+            int steps = 0;
+            while (iterator.hasNext()) {
+                fit(iterator.next());
+                steps++;
+            }
+            if (steps == 0) {
+                log.warn("epoch {}: the iterator gave no minibatch", graph.getEpochCount());
+            }
+            graph.incrementEpochCount();
+            for (TrainingListener l : listeners) {
+                l.onEpochEnd(this, graph.getEpochCount());
+            }
+        }
+    }
+
+    /**
+     * The gradient of the step objective {@code sum_t w_t L_t} w.r.t. {@link #params()} on one minibatch,
+     * with its losses and weights, without updating anything (the combinator still sees the losses).
+     * For gradient checks and analysis.
+     */
+    public TrainingStep.GradientResult gradient(MultiDataSet data) {
+        return step.gradient(data);
+    }
+
+    /** Each task's loss on one minibatch in inference mode (no dropout), without training. */
+    public TaskLosses losses(MultiDataSet data) {
+        return step.losses(data);
+    }
+
+    // ---------------------------------------------------------------- inference
+
+    /** Each task's prediction (after its output activation), by task name in task order. */
+    public Map<String, INDArray> output(INDArray features) {
+        return output(features, null);
+    }
+
+    /** Each task's prediction for masked (variable-length) time-series features. */
+    public Map<String, INDArray> output(INDArray features, INDArray featuresMask) {
+        INDArray[] masks = featuresMask == null ? null : new INDArray[]{featuresMask};
+        validator.checkFeatures(new INDArray[]{features}, masks);
+        INDArray[] raw = graph.output(false, new INDArray[]{features}, masks);
+        Map<String, INDArray> predictions = new LinkedHashMap<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            predictions.put(tasks.get(t).name(), tasks.get(t).activation().getActivation(raw[t], false));
+        }
+        return predictions;
+    }
+
+    /** Evaluates the main tasks over {@code iterator} (reset first when it can be). */
+    public TaskEvaluations evaluate(MultiDataSetIterator iterator) {
+        return evaluate(iterator, false);
+    }
+
+    /**
+     * Evaluates over {@code iterator}: DL4J's {@link Evaluation} for classification, {@link EvaluationBinary}
+     * for multi-label and {@link RegressionEvaluation} for regression tasks, honouring the labels masks.
+     *
+     * @param includeAuxiliary whether auxiliary tasks are evaluated too
+     */
+    public TaskEvaluations evaluate(MultiDataSetIterator iterator, boolean includeAuxiliary) {
+        Map<String, IEvaluation<?>> evaluations = new LinkedHashMap<>();
+        for (Task task : tasks) {
+            if (includeAuxiliary || task.role() == TaskRole.MAIN) {
+                evaluations.put(task.name(), switch (task.kind()) {
+                    case CLASSIFICATION -> new Evaluation(task.nOut());
+                    case MULTI_LABEL -> new EvaluationBinary(task.nOut(), null);
+                    case REGRESSION -> new RegressionEvaluation(task.nOut());
+                });
+            }
+        }
+        if (iterator.resetSupported()) {
+            iterator.reset();
+        }
+        while (iterator.hasNext()) {
+            BatchValidator.Batch batch = validator.validate(iterator.next());
+            INDArray[] masks = batch.featuresMask() == null ? null : new INDArray[]{batch.featuresMask()};
+            INDArray[] raw = graph.output(false, new INDArray[]{batch.features()}, masks);
+            for (int t = 0; t < tasks.size(); t++) {
+                IEvaluation<?> e = evaluations.get(tasks.get(t).name());
+                if (e == null) {
+                    continue;
+                }
+                INDArray prediction = tasks.get(t).activation().getActivation(raw[t], false);
+                if (sequence[t]) {
+                    e.evalTimeSeries(batch.labels()[t], prediction, batch.masks()[t]);
+                } else {
+                    e.eval(batch.labels()[t], prediction, batch.masks()[t]);
+                }
+            }
+        }
+        return new TaskEvaluations(evaluations);
+    }
+
+    // ---------------------------------------------------------------- persistence
+
+    /**
+     * Saves the whole network: configuration, parameters, updater state, combinator state, and iteration
+     * and epoch counts, so that training resumed after {@link #load(File)} equals uninterrupted training.
+     */
+    public void save(File file) throws IOException {
+        ModelFile.save(this, file);
+    }
+
+    /** Loads a network saved with {@link #save(File)}. */
+    public static MultiTaskNetwork load(File file) throws IOException {
+        return ModelFile.load(file);
+    }
+
+    // ---------------------------------------------------------------- listeners and access
+
+    /** Adds listeners that hear every step and epoch end. */
+    public void addListeners(TrainingListener... added) {
+        for (TrainingListener l : added) {
+            listeners.add(Objects.requireNonNull(l, "listener"));
+        }
+    }
+
+    /** Replaces all listeners. */
+    public void setListeners(TrainingListener... replacement) {
+        listeners.clear();
+        addListeners(replacement);
+    }
+
+    /** The registered listeners. */
+    public List<TrainingListener> listeners() {
+        return List.copyOf(listeners);
+    }
+
+    /** The tasks, in order. */
+    public List<Task> tasks() {
+        return tasks;
+    }
+
+    /** The task names, in order. */
+    public List<String> taskNames() {
+        return tasks.stream().map(Task::name).toList();
+    }
+
+    /** The task with the given name. */
+    public Task task(String name) {
+        for (Task t : tasks) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("no task \"" + name + "\"; tasks are " + taskNames());
+    }
+
+    /** The sharing strategy. */
+    public SharingStrategy sharing() {
+        return sharing;
+    }
+
+    /** The loss combinator. */
+    public LossCombinator losses() {
+        return combinator;
+    }
+
+    /** The type of the features the trunk reads. */
+    public InputType inputType() {
+        return inputType;
+    }
+
+    /** The underlying DL4J graph, for interop (its outputs are the tasks' output projections, before activation). */
+    public ComputationGraph graph() {
+        return graph;
+    }
+
+    /** The vertex names of the tasks' output projections, in task order. */
+    public List<String> outputNames() {
+        return outputs;
+    }
+
+    /** Whether each task predicts one output per time step, in task order. */
+    public boolean[] sequenceOutputs() {
+        return sequence.clone();
+    }
+
+    /** All trainable parameters as one flat vector (a live view: writing it changes the network). */
+    public INDArray params() {
+        return graph.params();
+    }
+
+    /** The number of parameter updates done so far. */
+    public int iterationCount() {
+        return graph.getIterationCount();
+    }
+
+    /** The number of completed epochs. */
+    public int epochCount() {
+        return graph.getEpochCount();
+    }
+
+    @Override
+    public String toString() {
+        return "MultiTaskNetwork{tasks=" + taskNames() + ", sharing=" + sharing + ", losses=" + combinator
+                + ", params=" + graph.numParams() + "}";
+    }
+
+    /** Builds a {@link MultiTaskNetwork}. */
+    public static final class Builder {
+        private SharedTrunk trunk;
+        private final List<Task> tasks = new ArrayList<>();
+        private SharingStrategy sharing = new HardSharing();
+        private LossCombinator combinator = FixedWeights.equal();
+        private IUpdater updater = new Adam(1e-3);
+        private Long seed;
+        private WeightInit weightInit = WeightInit.XAVIER;
+        private DataType dataType = DataType.FLOAT;
+        private double l2;
+
+        private Builder() {
+        }
+
+        /** The shared trunk (required). */
+        public Builder trunk(SharedTrunk trunk) {
+            this.trunk = Objects.requireNonNull(trunk, "trunk");
+            return this;
+        }
+
+        /** Adds a task; tasks keep the order they are added in. */
+        public Builder task(Task task) {
+            tasks.add(Objects.requireNonNull(task, "task " + tasks.size() + " is null"));
+            return this;
+        }
+
+        /** Adds tasks, in order. */
+        public Builder tasks(Task... added) {
+            for (Task t : added) {
+                task(t);
+            }
+            return this;
+        }
+
+        /** The sharing strategy; {@link HardSharing} by default. */
+        public Builder sharing(SharingStrategy sharing) {
+            this.sharing = Objects.requireNonNull(sharing, "sharing");
+            return this;
+        }
+
+        /** The loss combinator; {@link FixedWeights#equal()} by default. */
+        public Builder losses(LossCombinator combinator) {
+            this.combinator = Objects.requireNonNull(combinator, "losses");
+            return this;
+        }
+
+        /** The updater for every parameter; {@code Adam(1e-3)} by default. */
+        public Builder updater(IUpdater updater) {
+            this.updater = Objects.requireNonNull(updater, "updater");
+            return this;
+        }
+
+        /** The seed of the parameter initialisation (DL4J's {@code seed}); a time-based seed when unset. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** The weight initialisation of every layer that does not set its own; Xavier by default. */
+        public Builder weightInit(WeightInit weightInit) {
+            this.weightInit = Objects.requireNonNull(weightInit, "weightInit");
+            return this;
+        }
+
+        /** The data type of parameters and activations; FLOAT by default (DOUBLE for gradient checks). */
+        public Builder dataType(DataType dataType) {
+            this.dataType = Objects.requireNonNull(dataType, "dataType");
+            return this;
+        }
+
+        /** L2 regularisation coefficient for every layer's weights (DL4J's {@code l2}); 0 by default. */
+        public Builder l2(double l2) {
+            if (!(l2 >= 0) || Double.isInfinite(l2)) {
+                throw new IllegalArgumentException("l2 must be finite and >= 0, got " + l2);
+            }
+            this.l2 = l2;
+            return this;
+        }
+
+        /** Checks the configuration, then builds and initialises the network. */
+        public MultiTaskNetwork build() {
+            if (trunk == null) {
+                throw new IllegalArgumentException("no trunk: call trunk(SharedTrunk) before build()");
+            }
+            if (tasks.isEmpty()) {
+                throw new IllegalArgumentException("a multi-task network needs at least one task");
+            }
+            Map<String, Integer> seen = new HashMap<>();
+            for (int t = 0; t < tasks.size(); t++) {
+                Integer before = seen.put(tasks.get(t).name(), t);
+                if (before != null) {
+                    throw new IllegalArgumentException("task name \"" + tasks.get(t).name() + "\" is used twice (tasks "
+                            + before + " and " + t + "); task names must be unique");
+                }
+            }
+            combinator.init(tasks);
+            NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder()
+                    .updater(updater)
+                    .weightInit(weightInit)
+                    .dataType(dataType);
+            if (seed != null) {
+                global.seed(seed);
+            }
+            if (l2 > 0) {
+                global.l2(l2);
+            }
+            NetworkGraph assembled = NetworkGraph.assemble(global, trunk, tasks, sharing);
+            ComputationGraph graph = new ComputationGraph(assembled.configuration());
+            graph.init();
+            log.debug("built {} tasks {} with {} parameters", tasks.size(),
+                    Arrays.toString(tasks.stream().map(Task::name).toArray()), graph.numParams());
+            return new MultiTaskNetwork(trunk.inputType(), tasks, sharing, combinator, graph,
+                    assembled.outputNames(), assembled.sequence());
+        }
+    }
+}

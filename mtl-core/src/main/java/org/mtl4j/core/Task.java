@@ -1,0 +1,182 @@
+package org.mtl4j.core;
+
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossMSE;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
+
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * One task of a multi-task network: a name, a {@link Head}, an output width with its activation and
+ * loss (any ND4J {@link ILossFunction}: MCXENT, XENT, MSE, L1, Huber, ...), the labels array of the
+ * {@code MultiDataSet} it reads, what kind of prediction it makes, and whether it is a main or an
+ * auxiliary task.
+ *
+ * <p>The loss of a task on a minibatch is the mean over the examples that carry a label for it (a 0 in
+ * the task's labels mask removes an example); a minibatch with no labelled example contributes a loss
+ * and gradient of zero. For per-time-step tasks an example is labelled when any of its steps is, and
+ * its loss is the sum over its labelled steps (as DL4J's {@code RnnOutputLayer} sums over time).
+ *
+ * <p>Tasks are immutable; the {@code with...} methods return modified copies.
+ */
+public final class Task {
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+
+    private final String name;
+    private final Head head;
+    private final int nOut;
+    private final IActivation activation;
+    private final ILossFunction loss;
+    private final TaskKind kind;
+    private final TaskRole role;
+    private final int labelsIndex;
+
+    private Task(String name, Head head, int nOut, IActivation activation, ILossFunction loss, TaskKind kind,
+                 TaskRole role, int labelsIndex) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("a task needs a non-empty name");
+        }
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("task \"" + name + "\": a name may hold letters, digits, '.', '_' and '-'"
+                    + " and must start with a letter or digit");
+        }
+        if (nOut < 1) {
+            throw new IllegalArgumentException("task \"" + name + "\": output width must be at least 1, got " + nOut);
+        }
+        if (labelsIndex < -1) {
+            throw new IllegalArgumentException("task \"" + name + "\": labels index must be >= 0 (or -1 for the task's"
+                    + " position), got " + labelsIndex);
+        }
+        this.name = name;
+        this.head = Objects.requireNonNull(head, () -> "task \"" + name + "\": head is null");
+        this.nOut = nOut;
+        this.activation = Objects.requireNonNull(activation, () -> "task \"" + name + "\": activation is null");
+        this.loss = Objects.requireNonNull(loss, () -> "task \"" + name + "\": loss function is null");
+        this.kind = Objects.requireNonNull(kind, () -> "task \"" + name + "\": kind is null");
+        this.role = Objects.requireNonNull(role, () -> "task \"" + name + "\": role is null");
+        this.labelsIndex = labelsIndex;
+    }
+
+    /** A single-label classification task over {@code nClasses} classes: softmax output, multi-class cross-entropy. */
+    public static Task classification(String name, int nClasses) {
+        if (nClasses < 2) {
+            throw new IllegalArgumentException("task \"" + name + "\": classification needs at least 2 classes, got "
+                    + nClasses);
+        }
+        return new Task(name, Head.linear(), nClasses, Activation.SOFTMAX.getActivationFunction(), new LossMCXENT(),
+                TaskKind.CLASSIFICATION, TaskRole.MAIN, -1);
+    }
+
+    /** A multi-label task with {@code nLabels} independent binary labels: sigmoid outputs, binary cross-entropy. */
+    public static Task multiLabel(String name, int nLabels) {
+        return new Task(name, Head.linear(), nLabels, Activation.SIGMOID.getActivationFunction(), new LossBinaryXENT(),
+                TaskKind.MULTI_LABEL, TaskRole.MAIN, -1);
+    }
+
+    /** A regression task with one real-valued target: identity output, mean squared error. */
+    public static Task regression(String name) {
+        return regression(name, 1);
+    }
+
+    /** A regression task with {@code nOut} real-valued targets: identity output, mean squared error. */
+    public static Task regression(String name, int nOut) {
+        return new Task(name, Head.linear(), nOut, Activation.IDENTITY.getActivationFunction(), new LossMSE(),
+                TaskKind.REGRESSION, TaskRole.MAIN, -1);
+    }
+
+    /**
+     * A task with an explicit output: {@code nOut} outputs with the given activation and loss.
+     * {@code kind} chooses the metrics it is evaluated with.
+     */
+    public static Task of(String name, TaskKind kind, int nOut, Activation activation, ILossFunction loss) {
+        Objects.requireNonNull(activation, () -> "task \"" + name + "\": activation is null");
+        return new Task(name, Head.linear(), nOut, activation.getActivationFunction(), loss, kind, TaskRole.MAIN, -1);
+    }
+
+    /** This task with the given head. */
+    public Task withHead(Head head) {
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+    }
+
+    /** This task with another loss function (the activation stays). */
+    public Task withLoss(ILossFunction loss) {
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+    }
+
+    /** This task as an auxiliary task: trained, but not reported by default. */
+    public Task asAuxiliary() {
+        return new Task(name, head, nOut, activation, loss, kind, TaskRole.AUXILIARY, labelsIndex);
+    }
+
+    /** This task with the given role. */
+    public Task withRole(TaskRole role) {
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+    }
+
+    /**
+     * This task reading {@code labels[index]} (and {@code labelsMask[index]}) of each {@code MultiDataSet}.
+     * By default a task reads the labels array at its own position in the network's task list.
+     */
+    public Task withLabelsIndex(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("task \"" + name + "\": labels index must be >= 0, got " + index);
+        }
+        return new Task(name, head, nOut, activation, loss, kind, role, index);
+    }
+
+    /** Restores a task from its parts (used when loading a saved model). */
+    public static Task restore(String name, Head head, int nOut, IActivation activation, ILossFunction loss,
+                               TaskKind kind, TaskRole role, int labelsIndex) {
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+    }
+
+    /** The task's unique name. */
+    public String name() {
+        return name;
+    }
+
+    /** The task's hidden layers. */
+    public Head head() {
+        return head;
+    }
+
+    /** The width of the task's output (classes, labels or targets). */
+    public int nOut() {
+        return nOut;
+    }
+
+    /** The output activation, applied to the head's projection before the loss. */
+    public IActivation activation() {
+        return activation;
+    }
+
+    /** The loss function. */
+    public ILossFunction loss() {
+        return loss;
+    }
+
+    /** What the task predicts. */
+    public TaskKind kind() {
+        return kind;
+    }
+
+    /** Main or auxiliary. */
+    public TaskRole role() {
+        return role;
+    }
+
+    /** The labels index set with {@link #withLabelsIndex(int)}, or -1 when the task reads its own position. */
+    public int labelsIndex() {
+        return labelsIndex;
+    }
+
+    @Override
+    public String toString() {
+        return "Task{" + name + ", " + kind + ", nOut=" + nOut + ", " + activation + ", " + loss + ", " + role + "}";
+    }
+}

@@ -1,0 +1,97 @@
+package org.mtl4j.core;
+
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Per-task DL4J evaluations, by task name in task order: {@link Evaluation} for classification,
+ * {@link EvaluationBinary} for multi-label and {@link RegressionEvaluation} for regression tasks.
+ */
+public final class TaskEvaluations {
+
+    private final Map<String, IEvaluation<?>> byTask;
+
+    /** Wraps the given evaluations (copied, order kept). */
+    public TaskEvaluations(Map<String, IEvaluation<?>> byTask) {
+        this.byTask = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(byTask));
+    }
+
+    /** The evaluated task names, in task order. */
+    public List<String> taskNames() {
+        return List.copyOf(byTask.keySet());
+    }
+
+    /** All evaluations by task name. */
+    public Map<String, IEvaluation<?>> asMap() {
+        return byTask;
+    }
+
+    /** The evaluation of a task. */
+    public IEvaluation<?> get(String task) {
+        IEvaluation<?> e = byTask.get(task);
+        if (e == null) {
+            throw new IllegalArgumentException("no evaluation for task \"" + task + "\"; evaluated tasks are "
+                    + byTask.keySet());
+        }
+        return e;
+    }
+
+    /** The evaluation of a classification task. */
+    public Evaluation classification(String task) {
+        return as(task, Evaluation.class);
+    }
+
+    /** The evaluation of a multi-label task. */
+    public EvaluationBinary multiLabel(String task) {
+        return as(task, EvaluationBinary.class);
+    }
+
+    /** The evaluation of a regression task. */
+    public RegressionEvaluation regression(String task) {
+        return as(task, RegressionEvaluation.class);
+    }
+
+    private <E> E as(String task, Class<E> type) {
+        IEvaluation<?> e = get(task);
+        if (!type.isInstance(e)) {
+            throw new IllegalArgumentException("task \"" + task + "\" was evaluated with " + e.getClass().getSimpleName()
+                    + ", not " + type.getSimpleName());
+        }
+        return type.cast(e);
+    }
+
+    /**
+     * One line per task: accuracy and macro F1 for classification, mean accuracy for multi-label, and
+     * average MSE, MAE and R^2 over the targets for regression.
+     */
+    public String summary() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, IEvaluation<?>> e : byTask.entrySet()) {
+            sb.append(e.getKey()).append(": ");
+            IEvaluation<?> ev = e.getValue();
+            if (ev instanceof Evaluation c) {
+                sb.append(String.format("accuracy=%.4f f1=%.4f", c.accuracy(), c.f1()));
+            } else if (ev instanceof EvaluationBinary b) {
+                sb.append(String.format("mean accuracy=%.4f", b.averageAccuracy()));
+            } else if (ev instanceof RegressionEvaluation r) {
+                sb.append(String.format("mse=%.4f mae=%.4f r2=%.4f", r.averageMeanSquaredError(),
+                        r.averageMeanAbsoluteError(), r.averageRSquared()));
+            } else {
+                sb.append(ev.stats());
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return summary();
+    }
+}

@@ -1,0 +1,2 @@
+/** Persistence: the saved model file format. */
+package org.mtl4j.core.io;

@@ -1,0 +1,243 @@
+package org.mtl4j.core.train;
+
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.mtl4j.core.Task;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Checks a {@code MultiDataSet} against the network before any parameter is touched, and hands the
+ * training step each task's labels and mask in the form it uses. Every error names the task, the array
+ * and the shapes.
+ *
+ * <p>NaN labels are accepted where the task's mask is 0 (a common way to write "no label"): they are
+ * replaced by 0 in a copy. NaN or infinite features, and NaN labels that no mask excludes, are errors.
+ */
+public final class BatchValidator {
+
+    /**
+     * A validated minibatch.
+     *
+     * @param features     the features
+     * @param featuresMask the features mask (null when absent)
+     * @param labels       each task's labels, in task order
+     * @param masks        each task's labels mask, in task order (null when absent)
+     */
+    public record Batch(INDArray features, INDArray featuresMask, INDArray[] labels, INDArray[] masks) {
+        /** The number of examples. */
+        public int size() {
+            return (int) features.size(0);
+        }
+    }
+
+    private final InputType inputType;
+    private final List<Task> tasks;
+    private final int[] labelsIndex;
+    private final boolean[] sequence;
+    private final boolean defaultIndices;
+
+    /**
+     * @param labelsIndex which labels array each task reads
+     * @param sequence    whether each task predicts per time step
+     */
+    public BatchValidator(InputType inputType, List<Task> tasks, int[] labelsIndex, boolean[] sequence) {
+        this.inputType = inputType;
+        this.tasks = List.copyOf(tasks);
+        this.labelsIndex = labelsIndex.clone();
+        this.sequence = sequence.clone();
+        boolean defaults = true;
+        for (Task t : tasks) {
+            defaults &= t.labelsIndex() < 0;
+        }
+        this.defaultIndices = defaults;
+    }
+
+    /** Validates a minibatch with labels, for training and evaluation. */
+    public Batch validate(MultiDataSet data) {
+        if (data == null) {
+            throw new IllegalArgumentException("the MultiDataSet is null");
+        }
+        INDArray features = checkFeatures(data.getFeatures(), data.getFeaturesMaskArrays());
+        INDArray featuresMask = data.getFeaturesMaskArrays() == null ? null : data.getFeaturesMaskArrays()[0];
+        long mb = features.size(0);
+        INDArray[] all = data.getLabels();
+        int available = all == null ? 0 : all.length;
+        int needed = Arrays.stream(labelsIndex).max().orElse(-1) + 1;
+        if (defaultIndices ? available != tasks.size() : available < needed) {
+            throw new IllegalArgumentException("the network has " + tasks.size() + " tasks " + names()
+                    + " reading labels[0.." + (needed - 1) + "], but the MultiDataSet has " + available + " labels arrays");
+        }
+        INDArray[] allMasks = data.getLabelsMaskArrays();
+        if (allMasks != null && allMasks.length != available) {
+            throw new IllegalArgumentException("the MultiDataSet has " + available + " labels arrays but "
+                    + allMasks.length + " labels mask arrays");
+        }
+        INDArray[] labels = new INDArray[tasks.size()];
+        INDArray[] masks = new INDArray[tasks.size()];
+        for (int t = 0; t < tasks.size(); t++) {
+            int i = labelsIndex[t];
+            masks[t] = checkMask(t, allMasks == null ? null : allMasks[i], mb, all[i]);
+            labels[t] = checkLabels(t, all[i], masks[t], mb, features);
+        }
+        return new Batch(features, featuresMask, labels, masks);
+    }
+
+    /** Validates features for prediction. */
+    public INDArray checkFeatures(INDArray[] features, INDArray[] featuresMasks) {
+        if (features == null || features.length != 1) {
+            throw new IllegalArgumentException("the network has 1 input (the trunk's, " + inputType + "), but "
+                    + (features == null ? "no" : features.length) + " features arrays were given");
+        }
+        INDArray f = features[0];
+        if (f == null) {
+            throw new IllegalArgumentException("features[0] is null");
+        }
+        long[] expected = inputType.getShape(true);
+        long[] shape = f.shape();
+        boolean ok = shape.length == expected.length;
+        for (int d = 1; ok && d < shape.length; d++) {
+            ok = expected[d] < 0 || expected[d] == shape[d];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("features[0] has shape " + Arrays.toString(shape) + ", but the trunk reads "
+                    + inputType + ", i.e. " + Arrays.toString(expected) + " (-1: any)");
+        }
+        if (f.size(0) == 0) {
+            throw new IllegalArgumentException("features[0] has no examples (shape " + Arrays.toString(shape) + ")");
+        }
+        if (!isFinite(f)) {
+            long at = firstNonFiniteExample(f);
+            throw new IllegalArgumentException("features[0] has NaN or infinite values (first at example " + at + ")");
+        }
+        if (featuresMasks != null && featuresMasks.length > 0 && featuresMasks[0] != null) {
+            INDArray m = featuresMasks[0];
+            if (m.size(0) != f.size(0)) {
+                throw new IllegalArgumentException("features mask [0] has " + m.size(0) + " examples, but features[0] has "
+                        + f.size(0));
+            }
+        }
+        return f;
+    }
+
+    private INDArray checkMask(int t, INDArray mask, long mb, INDArray labels) {
+        if (mask == null) {
+            return null;
+        }
+        String where = "task \"" + tasks.get(t).name() + "\": labels mask[" + labelsIndex[t] + "]";
+        if (mask.rank() == 1) {
+            mask = mask.reshape(mask.length(), 1);
+        }
+        if (mask.size(0) != mb) {
+            throw new IllegalArgumentException(where + " has " + mask.size(0) + " examples, but features[0] has " + mb);
+        }
+        boolean shapeOk;
+        if (sequence[t]) {
+            shapeOk = labels != null && (mask.rank() == 2 && labels.rank() == 3 && mask.size(1) == labels.size(2)
+                    || Arrays.equals(mask.shape(), labels.shape()));
+        } else {
+            shapeOk = mask.rank() == 2 && (mask.size(1) == 1 || labels != null && mask.size(1) == labels.size(1));
+        }
+        if (!shapeOk) {
+            throw new IllegalArgumentException(where + " has shape " + Arrays.toString(mask.shape())
+                    + ", but labels of shape " + (labels == null ? "null" : Arrays.toString(labels.shape()))
+                    + " take " + (sequence[t] ? "[mb, time] or the labels' shape" : "[mb, 1] or the labels' shape"));
+        }
+        double ones = mask.sumNumber().doubleValue();
+        double squares = mask.mul(mask).sumNumber().doubleValue();
+        // with every value in [0, 1], sum(m) == sum(m^2) holds only when each value is 0 or 1
+        if (!Double.isFinite(ones) || ones != squares || mask.minNumber().doubleValue() < 0
+                || mask.maxNumber().doubleValue() > 1) {
+            throw new IllegalArgumentException(where + " must hold only 0 (no label) and 1 (labelled); to weight a task,"
+                    + " use the loss combinator, not the mask");
+        }
+        return mask;
+    }
+
+    private INDArray checkLabels(int t, INDArray labels, INDArray mask, long mb, INDArray features) {
+        Task task = tasks.get(t);
+        String where = "task \"" + task.name() + "\": labels[" + labelsIndex[t] + "]";
+        if (labels == null) {
+            throw new IllegalArgumentException(where + " is null");
+        }
+        int rank = sequence[t] ? 3 : 2;
+        if (labels.rank() != rank) {
+            throw new IllegalArgumentException(where + " has shape " + Arrays.toString(labels.shape()) + ", but the task"
+                    + (sequence[t] ? " predicts per time step: [mb, " + task.nOut() + ", time]"
+                    : " predicts one output per example: [mb, " + task.nOut() + "]"));
+        }
+        if (labels.size(0) != mb) {
+            throw new IllegalArgumentException(where + " has " + labels.size(0) + " examples, but features[0] has " + mb);
+        }
+        if (labels.size(1) != task.nOut()) {
+            throw new IllegalArgumentException(where + " has " + labels.size(1) + " columns, but its head outputs "
+                    + task.nOut());
+        }
+        if (sequence[t] && features.rank() == 3 && labels.size(2) != features.size(2)) {
+            throw new IllegalArgumentException(where + " has " + labels.size(2) + " time steps, but features[0] has "
+                    + features.size(2));
+        }
+        if (isFinite(labels)) {
+            return labels;
+        }
+        // NaN * 0 and inf * 0 are NaN, finite * 0 is 0: 1 marks each non-finite label
+        INDArray nonFinite = labels.mul(0);
+        BooleanIndexing.replaceWhere(nonFinite, 1.0, Conditions.isNan());
+        INDArray unmasked = mask == null ? nonFinite : nonFinite.muli(broadcastMask(mask, labels));
+        if (unmasked.sumNumber().doubleValue() > 0) {
+            throw new IllegalArgumentException(where + " has NaN or infinite values at example " + firstNonZeroExample(unmasked)
+                    + " that its labels mask does not exclude");
+        }
+        INDArray clean = labels.dup();
+        BooleanIndexing.replaceWhere(clean, 0.0, Conditions.isNan());
+        BooleanIndexing.replaceWhere(clean, 0.0, Conditions.isInfinite());
+        return clean;
+    }
+
+    private static long firstNonZeroExample(INDArray a) {
+        INDArray rows = a.reshape(a.ordering(), a.size(0), a.length() / a.size(0)).max(1);
+        for (long i = 0; i < rows.length(); i++) {
+            if (rows.getDouble(i) != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static INDArray broadcastMask(INDArray mask, INDArray labels) {
+        if (Arrays.equals(mask.shape(), labels.shape())) {
+            return mask;
+        }
+        if (labels.rank() == 2) {
+            return mask.broadcast(labels.shape());
+        }
+        long mb = labels.size(0);
+        long time = labels.size(2);
+        return mask.reshape(mb, 1, time).broadcast(labels.shape());
+    }
+
+    private static boolean isFinite(INDArray a) {
+        // NaN * 0 and inf * 0 are NaN: the sum is NaN exactly when some value is not finite
+        return !a.dataType().isFPType() || !Double.isNaN(a.mul(0).sumNumber().doubleValue());
+    }
+
+    private static long firstNonFiniteExample(INDArray a) {
+        long mb = a.size(0);
+        for (long i = 0; i < mb; i++) {
+            INDArray row = a.get(NDArrayIndex.point(i));
+            if (!isFinite(row)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private String names() {
+        return tasks.stream().map(Task::name).toList().toString();
+    }
+}
