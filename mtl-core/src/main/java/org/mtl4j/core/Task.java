@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 /**
  * One task of a multi-task network: a name, a {@link Head}, an output width with its activation and
- * loss (any ND4J {@link ILossFunction}: MCXENT, XENT, MSE, L1, Huber, ...), the labels array of the
+ * loss (any ND4J {@link ILossFunction}: MCXENT, binary XENT, MSE, L1, L2, hinge, Poisson, ...), the labels array of the
  * {@code MultiDataSet} it reads, what kind of prediction it makes, and whether it is a main or an
  * auxiliary task.
  *
