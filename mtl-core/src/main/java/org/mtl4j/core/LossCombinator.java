@@ -27,6 +27,18 @@ public interface LossCombinator {
     /** The weights for this step. */
     TaskWeights combine(TaskLosses losses);
 
+    /**
+     * Whether {@link #combine} reads each task's gradient w.r.t. its representation
+     * ({@link TaskLosses#representationGradient(int)}). When true, the step back-propagates each task's
+     * error through its head alone first (one head backward per task), hands the combinator the
+     * gradients, then weights each head's parameter gradient by {@code w_t} and back-propagates
+     * {@code sum_t w_t dL_t/dr_t} through the encoder once. When false (the default) the step runs one
+     * backward pass of the whole graph with the weighted errors, which is cheaper.
+     */
+    default boolean needsRepresentationGradients() {
+        return false;
+    }
+
     /** The combinator's state between steps, as plain numbers (empty when it has none). */
     default double[] state() {
         return new double[0];

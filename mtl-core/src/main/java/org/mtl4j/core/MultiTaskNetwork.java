@@ -65,6 +65,7 @@ public final class MultiTaskNetwork {
     private final LossCombinator combinator;
     private final ComputationGraph graph;
     private final List<String> outputs;
+    private final List<String> representations;
     private final boolean[] sequence;
     private final int[] labelsIndex;
     private final BatchValidator validator;
@@ -76,23 +77,27 @@ public final class MultiTaskNetwork {
      * The combinator must already be initialised for {@code tasks}.
      */
     public MultiTaskNetwork(InputType inputType, List<Task> tasks, SharingStrategy sharing, LossCombinator combinator,
-                            ComputationGraph graph, List<String> outputs, boolean[] sequence) {
+                            ComputationGraph graph, List<String> outputs, List<String> representations,
+                            boolean[] sequence) {
         this.inputType = Objects.requireNonNull(inputType, "inputType");
         this.tasks = List.copyOf(tasks);
         this.sharing = Objects.requireNonNull(sharing, "sharing");
         this.combinator = Objects.requireNonNull(combinator, "combinator");
         this.graph = Objects.requireNonNull(graph, "graph");
         this.outputs = List.copyOf(outputs);
+        this.representations = List.copyOf(representations);
         this.sequence = sequence.clone();
-        if (this.outputs.size() != this.tasks.size() || sequence.length != this.tasks.size()) {
-            throw new IllegalArgumentException(tasks.size() + " tasks but " + outputs.size() + " outputs");
+        if (this.outputs.size() != this.tasks.size() || this.representations.size() != this.tasks.size()
+                || sequence.length != this.tasks.size()) {
+            throw new IllegalArgumentException(tasks.size() + " tasks but " + outputs.size() + " outputs, "
+                    + representations.size() + " representations and " + sequence.length + " output kinds");
         }
         this.labelsIndex = new int[this.tasks.size()];
         for (int t = 0; t < labelsIndex.length; t++) {
             labelsIndex[t] = this.tasks.get(t).labelsIndex() >= 0 ? this.tasks.get(t).labelsIndex() : t;
         }
         this.validator = new BatchValidator(inputType, this.tasks, labelsIndex, this.sequence);
-        this.step = new TrainingStep(graph, this.tasks, this.outputs, combinator, validator);
+        this.step = new TrainingStep(graph, this.tasks, this.outputs, this.representations, combinator, validator);
     }
 
     /** Starts building a network. */
@@ -306,6 +311,11 @@ public final class MultiTaskNetwork {
         return outputs;
     }
 
+    /** The vertex names of the tasks' representations (each head's input), in task order. */
+    public List<String> representationNames() {
+        return representations;
+    }
+
     /** Whether each task predicts one output per time step, in task order. */
     public boolean[] sequenceOutputs() {
         return sequence.clone();
@@ -445,7 +455,7 @@ public final class MultiTaskNetwork {
             log.debug("built {} tasks {} with {} parameters", tasks.size(),
                     Arrays.toString(tasks.stream().map(Task::name).toArray()), graph.numParams());
             return new MultiTaskNetwork(trunk.inputType(), tasks, sharing, combinator, graph,
-                    assembled.outputNames(), assembled.sequence());
+                    assembled.outputNames(), assembled.representations(), assembled.sequence());
         }
     }
 }

@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -30,11 +31,12 @@ import java.util.Set;
  * step computes the task losses itself and back-propagates them as external errors.
  *
  * @param configuration the graph configuration (one input, one output per task, in task order)
- * @param outputNames   the vertex name of each task's output, in task order
- * @param sequence      whether each task predicts one output per time step ({@code [mb, nOut, time]})
+ * @param outputNames     the vertex name of each task's output, in task order
+ * @param representations the vertex name of each task's representation (its head's input), in task order
+ * @param sequence        whether each task predicts one output per time step ({@code [mb, nOut, time]})
  */
 public record NetworkGraph(ComputationGraphConfiguration configuration, List<String> outputNames,
-                           boolean[] sequence) {
+                           List<String> representations, boolean[] sequence) {
 
     /** The name of the network's input vertex. */
     public static final String INPUT = "input";
@@ -114,7 +116,19 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
         }
         graph.setOutputs(outputs.toArray(new String[0]));
         ComputationGraphConfiguration conf = graph.build();
-        return new NetworkGraph(conf, List.copyOf(outputs), sequence);
+        // The training step runs a detached forward pass, then back-propagates external errors. With training
+        // workspaces, arrays a layer makes in its forward pass for its backward pass (dropout masks, batch-norm
+        // statistics, TimeDistributed's reshaped input) sit in a working-memory workspace that is closed before
+        // backprop ("outdated workspace pointer"). Backprop's own workspaces follow the inference mode.
+        conf.setTrainingWorkspaceMode(WorkspaceMode.NONE);
+        for (boolean perStep : sequence) {
+            if (perStep) {
+                // a TimeDistributed layer as a graph output fails inference with workspaces ("... for array type
+                // INPUT is not open"): DL4J opens no INPUT workspace for output layers
+                conf.setInferenceWorkspaceMode(WorkspaceMode.NONE);
+            }
+        }
+        return new NetworkGraph(conf, List.copyOf(outputs), List.copyOf(representations), sequence);
     }
 
     private static InputType outputType(Task task, String what, Layer layer, InputType in) {

@@ -43,7 +43,8 @@ import java.util.zip.ZipOutputStream;
  * The saved form of a {@link MultiTaskNetwork}: a zip archive holding
  * <ul>
  *   <li>{@code mtl4j.json}: format version, input type, tasks (name, kind, role, labels index, output
- *       activation and loss, head layers), graph output names, sharing strategy and loss combinator
+ *       activation and loss, head layers), graph output and representation vertex names, sharing strategy
+ *       and loss combinator
  *       (class, configuration, state);</li>
  *   <li>{@code graph.json}: the DL4J graph configuration, with iteration and epoch counts;</li>
  *   <li>{@code params.bin} and {@code updater.bin}: the flat parameter and updater-state vectors.</li>
@@ -78,6 +79,8 @@ public final class ModelFile {
         }
         ArrayNode outputs = meta.putArray("outputs");
         network.outputNames().forEach(outputs::add);
+        ArrayNode representations = meta.putArray("representations");
+        network.representationNames().forEach(representations::add);
         ArrayNode sequence = meta.putArray("sequence");
         for (boolean s : network.sequenceOutputs()) {
             sequence.add(s);
@@ -144,6 +147,8 @@ public final class ModelFile {
             }
             List<String> outputs = new ArrayList<>();
             required(meta, "outputs", file).forEach(n -> outputs.add(n.asText()));
+            List<String> representations = new ArrayList<>();
+            required(meta, "representations", file).forEach(n -> representations.add(n.asText()));
             JsonNode seqNode = required(meta, "sequence", file);
             boolean[] sequence = new boolean[seqNode.size()];
             for (int i = 0; i < sequence.length; i++) {
@@ -182,7 +187,7 @@ public final class ModelFile {
             }
             losses.init(tasks);
             losses.restoreState(state);
-            return new MultiTaskNetwork(inputType, tasks, sharing, losses, graph, outputs, sequence);
+            return new MultiTaskNetwork(inputType, tasks, sharing, losses, graph, outputs, representations, sequence);
         } catch (RuntimeException e) {
             throw new IOException(file + " could not be read as an mtl4j model: " + e.getMessage(), e);
         }

@@ -9,9 +9,12 @@ import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -21,6 +24,10 @@ import java.util.Map;
  * ({@link MaskedTaskLoss}), the combinator's weights applied to those errors, one backward pass of the
  * graph from the weighted errors, and one updater step. With fixed weights 1 and no masks this is
  * exactly what {@code ComputationGraph.fit} does with one output layer per task.
+ *
+ * <p>When the combinator needs each task's gradient at its representation, the backward pass is split:
+ * each head alone with its unweighted error, then the combinator, then the encoder once from the weighted
+ * sum of the representation errors (see {@link LossCombinator#needsRepresentationGradients()}).
  */
 public final class TrainingStep {
 
@@ -47,18 +54,28 @@ public final class TrainingStep {
     private final List<Task> tasks;
     private final List<String> taskNames;
     private final String[] outputs;
+    private final String[] representations;
     private final LossCombinator combinator;
     private final BatchValidator validator;
+    private GraphBackward split;
 
-    /** A step over {@code graph}, whose outputs are the tasks' output projections in task order. */
-    public TrainingStep(ComputationGraph graph, List<Task> tasks, List<String> outputs, LossCombinator combinator,
-                        BatchValidator validator) {
+    /**
+     * A step over {@code graph}, whose outputs are the tasks' output projections in task order, each
+     * task reading the representation vertex named in {@code representations}.
+     */
+    public TrainingStep(ComputationGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
+                        LossCombinator combinator, BatchValidator validator) {
         this.graph = graph;
         this.tasks = List.copyOf(tasks);
         this.taskNames = tasks.stream().map(Task::name).toList();
         this.outputs = outputs.toArray(new String[0]);
+        this.representations = representations.toArray(new String[0]);
         this.combinator = combinator;
         this.validator = validator;
+    }
+
+    /** The losses, the weights applied and the gradient of one backward pass (before the updater). */
+    private record Backward(TaskLosses losses, TaskWeights weights, Gradient gradient) {
     }
 
     /** Trains on one minibatch: validates it, then updates every parameter once. */
@@ -67,13 +84,11 @@ public final class TrainingStep {
         int iteration = graph.getIterationCount();
         int epoch = graph.getEpochCount();
         try {
-            Forward forward = forward(batch, iteration, epoch);
-            TaskWeights weights = weigh(forward);
-            Gradient gradient = graph.backpropGradient(forward.errors());
-            graph.getUpdater().update(gradient, iteration, epoch, batch.size(), LayerWorkspaceMgr.noWorkspaces());
-            graph.params().subi(gradient.gradient());
+            Backward b = backward(batch, iteration, epoch);
+            graph.getUpdater().update(b.gradient(), iteration, epoch, batch.size(), LayerWorkspaceMgr.noWorkspaces());
+            graph.params().subi(b.gradient().gradient());
             setIterationCount(iteration + 1);
-            return new StepResult(iteration, epoch, forward.losses(), weights, batch.size());
+            return new StepResult(iteration, epoch, b.losses(), b.weights(), batch.size());
         } finally {
             graph.clearLayerMaskArrays();
             graph.clearLayersStates();
@@ -84,14 +99,52 @@ public final class TrainingStep {
     public GradientResult gradient(MultiDataSet data) {
         BatchValidator.Batch batch = validator.validate(data);
         try {
-            Forward forward = forward(batch, graph.getIterationCount(), graph.getEpochCount());
-            TaskWeights weights = weigh(forward);
-            Gradient gradient = graph.backpropGradient(forward.errors());
-            return new GradientResult(forward.losses(), weights, gradient.gradient().dup().divi(batch.size()));
+            Backward b = backward(batch, graph.getIterationCount(), graph.getEpochCount());
+            return new GradientResult(b.losses(), b.weights(), b.gradient().gradient().dup().divi(batch.size()));
         } finally {
             graph.clearLayerMaskArrays();
             graph.clearLayersStates();
         }
+    }
+
+    private Backward backward(BatchValidator.Batch batch, int iteration, int epoch) {
+        Forward forward = forward(batch, iteration, epoch);
+        INDArray[] errors = forward.errors();
+        if (!combinator.needsRepresentationGradients()) {
+            TaskWeights weights = weigh(forward.losses());
+            for (int t = 0; t < errors.length; t++) {
+                if (weights.weight(t) != 1.0) {
+                    errors[t].muli(weights.weight(t));
+                }
+            }
+            return new Backward(forward.losses(), weights, graph.backpropGradient(errors));
+        }
+        if (split == null) {
+            split = new GraphBackward(graph, List.of(outputs), List.of(representations));
+        }
+        split.reset();
+        INDArray[] atRepresentation = new INDArray[errors.length];
+        List<List<INDArray>> headGradients = new ArrayList<>();
+        List<INDArray> representationGradients = new ArrayList<>();
+        for (int t = 0; t < errors.length; t++) {
+            Pair<INDArray, List<INDArray>> head = split.head(t, errors[t]);
+            atRepresentation[t] = head.getFirst();
+            headGradients.add(head.getSecond());
+            representationGradients.add(head.getFirst().div(batch.size()));
+        }
+        TaskLosses losses = forward.losses().withRepresentationGradients(representationGradients);
+        TaskWeights weights = weigh(losses);
+        Map<String, INDArray> encoderErrors = new LinkedHashMap<>();
+        for (int t = 0; t < errors.length; t++) {
+            double w = weights.weight(t);
+            if (w != 1.0) {
+                headGradients.get(t).forEach(g -> g.muli(w));
+            }
+            INDArray weighted = atRepresentation[t].mul(w);
+            encoderErrors.merge(representations[t], weighted, INDArray::addi);
+        }
+        split.encoder(encoderErrors);
+        return new Backward(losses, weights, split.gradient());
     }
 
     /** The per-task losses on one minibatch (inference mode: no dropout), without any gradient. */
@@ -131,18 +184,11 @@ public final class TrainingStep {
         return new Forward(new TaskLosses(taskNames, losses, labelled, iteration, epoch), errors);
     }
 
-    private TaskWeights weigh(Forward forward) {
-        TaskWeights weights = combinator.combine(forward.losses());
+    private TaskWeights weigh(TaskLosses losses) {
+        TaskWeights weights = combinator.combine(losses);
         if (weights == null || weights.size() != tasks.size()) {
             throw new IllegalStateException(combinator + " returned " + (weights == null ? "no" : weights.size())
                     + " weights for " + tasks.size() + " tasks");
-        }
-        INDArray[] errors = forward.errors();
-        for (int t = 0; t < errors.length; t++) {
-            double w = weights.weight(t);
-            if (w != 1.0) {
-                errors[t].muli(w);
-            }
         }
         return weights;
     }

@@ -1,0 +1,169 @@
+package org.mtl4j.core.train;
+
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.VertexIndices;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Back-propagation over parts of the network's graph: one task's head alone (from the task's error at its
+ * output down to its representation), then the encoder alone (from errors at the representations down
+ * to the input). DL4J's {@code ComputationGraph.backpropGradient} only runs the whole graph; this split
+ * is what gives each task's gradient at its representation for the cost of one head backward per task.
+ *
+ * <p>Must follow {@code graph.feedForward(inputs, true, false)}, which leaves every layer's input in
+ * place. Parameter gradients are written into the graph's flat gradient view, as DL4J layers always do;
+ * {@link #gradient()} wraps that view for the updater.
+ */
+final class GraphBackward {
+
+    private final ComputationGraph graph;
+    private final int[] reverseOrder;
+    private final List<Set<Integer>> headVertices = new ArrayList<>();
+    private final int[] outputIndex;
+    private final int[] representationIndex;
+    private final Set<Integer> encoderVertices = new HashSet<>();
+    private final List<GradientEntry> entries = new ArrayList<>();
+
+    private record GradientEntry(String key, INDArray view, Character order) {
+    }
+
+    /**
+     * @param outputs         each task's output vertex name
+     * @param representations each task's representation vertex name
+     */
+    GraphBackward(ComputationGraph graph, List<String> outputs, List<String> representations) {
+        this.graph = graph;
+        if (graph.getGradientsViewArray() == null) {
+            graph.initGradientsView();
+        }
+        int[] order = graph.topologicalSortOrder();
+        reverseOrder = new int[order.length];
+        for (int i = 0; i < order.length; i++) {
+            reverseOrder[i] = order[order.length - 1 - i];
+        }
+        outputIndex = new int[outputs.size()];
+        representationIndex = new int[outputs.size()];
+        Set<Integer> allHeads = new HashSet<>();
+        for (int t = 0; t < outputs.size(); t++) {
+            outputIndex[t] = graph.getVertex(outputs.get(t)).getVertexIndex();
+            representationIndex[t] = graph.getVertex(representations.get(t)).getVertexIndex();
+            Set<Integer> head = ancestorsUntil(outputIndex[t], representationIndex[t]);
+            headVertices.add(head);
+            allHeads.addAll(head);
+        }
+        for (GraphVertex v : graph.getVertices()) {
+            if (!v.isInputVertex() && !allHeads.contains(v.getVertexIndex())) {
+                encoderVertices.add(v.getVertexIndex());
+            }
+        }
+    }
+
+    /** The vertices from {@code from} back to (not including) {@code stop}. */
+    private Set<Integer> ancestorsUntil(int from, int stop) {
+        Set<Integer> found = new HashSet<>();
+        Deque<Integer> todo = new ArrayDeque<>();
+        todo.push(from);
+        GraphVertex[] vertices = graph.getVertices();
+        while (!todo.isEmpty()) {
+            int v = todo.pop();
+            if (v == stop || !found.add(v)) {
+                continue;
+            }
+            VertexIndices[] inputs = vertices[v].getInputVertices();
+            if (inputs != null) {
+                for (VertexIndices in : inputs) {
+                    todo.push(in.getVertexIndex());
+                }
+            }
+        }
+        return found;
+    }
+
+    /** Forgets the gradient entries of the previous step. */
+    void reset() {
+        entries.clear();
+    }
+
+    /**
+     * Back-propagates {@code error} through task {@code t}'s head.
+     *
+     * @return the error arriving at the task's representation, and the head's parameter gradients (views
+     * into the graph's flat gradient, which a caller may scale in place)
+     */
+    Pair<INDArray, List<INDArray>> head(int t, INDArray error) {
+        Map<Integer, INDArray> errors = new HashMap<>();
+        errors.put(outputIndex[t], error);
+        int before = entries.size();
+        run(headVertices.get(t), errors);
+        List<INDArray> views = new ArrayList<>();
+        for (GradientEntry e : entries.subList(before, entries.size())) {
+            views.add(e.view());
+        }
+        INDArray atRepresentation = errors.get(representationIndex[t]);
+        if (atRepresentation == null) {
+            throw new IllegalStateException("no error reached the representation of task " + t);
+        }
+        return Pair.of(atRepresentation, views);
+    }
+
+    /** Back-propagates errors given at representation vertices (by vertex name) through the encoder. */
+    void encoder(Map<String, INDArray> errorsAtRepresentations) {
+        Map<Integer, INDArray> errors = new HashMap<>();
+        errorsAtRepresentations.forEach((name, e) -> errors.put(graph.getVertex(name).getVertexIndex(), e));
+        run(encoderVertices, errors);
+    }
+
+    /** The gradient of everything run since {@link #reset()}, over the graph's flat gradient view. */
+    Gradient gradient() {
+        Gradient g = new DefaultGradient(graph.getGradientsViewArray());
+        for (GradientEntry e : entries) {
+            g.setGradientFor(e.key(), e.view(), e.order());
+        }
+        return g;
+    }
+
+    private void run(Set<Integer> subset, Map<Integer, INDArray> errors) {
+        GraphVertex[] vertices = graph.getVertices();
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        for (int idx : reverseOrder) {
+            if (!subset.contains(idx)) {
+                continue;
+            }
+            INDArray error = errors.remove(idx);
+            if (error == null) {
+                continue;
+            }
+            GraphVertex v = vertices[idx];
+            v.setEpsilon(error);
+            Pair<Gradient, INDArray[]> result = v.doBackward(false, mgr);
+            if (result.getFirst() != null) {
+                Gradient g = result.getFirst();
+                for (Map.Entry<String, INDArray> e : g.gradientForVariable().entrySet()) {
+                    entries.add(new GradientEntry(v.getVertexName() + "_" + e.getKey(), e.getValue(),
+                            g.flatteningOrderForVariable(e.getKey())));
+                }
+            }
+            VertexIndices[] inputs = v.getInputVertices();
+            INDArray[] inputErrors = result.getSecond();
+            for (int j = 0; inputs != null && j < inputs.length; j++) {
+                if (inputErrors[j] != null) {
+                    errors.merge(inputs[j].getVertexIndex(), inputErrors[j], INDArray::add);
+                }
+            }
+        }
+    }
+}
