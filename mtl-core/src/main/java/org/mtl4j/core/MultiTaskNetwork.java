@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.util.TimeSeriesUtils;
 import org.mtl4j.core.graph.NetworkGraph;
 import org.mtl4j.core.io.ModelFile;
 import org.mtl4j.core.train.BatchValidator;
@@ -181,7 +182,7 @@ public final class MultiTaskNetwork {
         INDArray[] raw = graph.output(false, new INDArray[]{features}, masks);
         Map<String, INDArray> predictions = new LinkedHashMap<>();
         for (int t = 0; t < tasks.size(); t++) {
-            predictions.put(tasks.get(t).name(), tasks.get(t).activation().getActivation(raw[t], false));
+            predictions.put(tasks.get(t).name(), activate(tasks.get(t), raw[t]));
         }
         return predictions;
     }
@@ -220,7 +221,7 @@ public final class MultiTaskNetwork {
                 if (e == null) {
                     continue;
                 }
-                INDArray prediction = tasks.get(t).activation().getActivation(raw[t], false);
+                INDArray prediction = activate(tasks.get(t), raw[t]);
                 if (sequence[t]) {
                     e.evalTimeSeries(batch.labels()[t], prediction, batch.masks()[t]);
                 } else {
@@ -229,6 +230,18 @@ public final class MultiTaskNetwork {
             }
         }
         return new TaskEvaluations(evaluations);
+    }
+
+    /**
+     * The task's output activation over its outputs (dimension 1), also for per-time-step outputs
+     * {@code [mb, nOut, time]}, where ND4J's softmax would otherwise run over the last (time) dimension.
+     */
+    private static INDArray activate(Task task, INDArray raw) {
+        if (raw.rank() != 3) {
+            return task.activation().getActivation(raw, false);
+        }
+        INDArray flat = TimeSeriesUtils.reshape3dTo2d(raw);
+        return TimeSeriesUtils.reshape2dTo3d(task.activation().getActivation(flat, false), (int) raw.size(0));
     }
 
     // ---------------------------------------------------------------- persistence

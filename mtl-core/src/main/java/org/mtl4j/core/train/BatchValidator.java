@@ -121,6 +121,14 @@ public final class BatchValidator {
                 throw new IllegalArgumentException("features mask [0] has " + m.size(0) + " examples, but features[0] has "
                         + f.size(0));
             }
+            if (f.rank() == 3 && (m.rank() != 2 || m.size(1) != f.size(2))) {
+                throw new IllegalArgumentException("features mask [0] has shape " + Arrays.toString(m.shape())
+                        + ", but features[0] of shape " + Arrays.toString(shape) + " take [mb, time] = ["
+                        + f.size(0) + ", " + f.size(2) + "]");
+            }
+            if (!isZeroOne(m)) {
+                throw new IllegalArgumentException("features mask [0] must hold only 0 (padding) and 1 (a real step)");
+            }
         }
         return f;
     }
@@ -148,15 +156,19 @@ public final class BatchValidator {
                     + ", but labels of shape " + (labels == null ? "null" : Arrays.toString(labels.shape()))
                     + " take " + (sequence[t] ? "[mb, time] or the labels' shape" : "[mb, 1] or the labels' shape"));
         }
-        double ones = mask.sumNumber().doubleValue();
-        double squares = mask.mul(mask).sumNumber().doubleValue();
-        // with every value in [0, 1], sum(m) == sum(m^2) holds only when each value is 0 or 1
-        if (!Double.isFinite(ones) || ones != squares || mask.minNumber().doubleValue() < 0
-                || mask.maxNumber().doubleValue() > 1) {
+        if (!isZeroOne(mask)) {
             throw new IllegalArgumentException(where + " must hold only 0 (no label) and 1 (labelled); to weight a task,"
                     + " use the loss combinator, not the mask");
         }
         return mask;
+    }
+
+    private static boolean isZeroOne(INDArray mask) {
+        double ones = mask.sumNumber().doubleValue();
+        double squares = mask.mul(mask).sumNumber().doubleValue();
+        // with every value in [0, 1], sum(m) == sum(m^2) holds only when each value is 0 or 1
+        return Double.isFinite(ones) && ones == squares && mask.minNumber().doubleValue() >= 0
+                && mask.maxNumber().doubleValue() <= 1;
     }
 
     private INDArray checkLabels(int t, INDArray labels, INDArray mask, long mb, INDArray features) {
