@@ -3,12 +3,13 @@ package org.mtl4j.core;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
-import java.util.Collections;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Hard parameter sharing (Caruana 1997): one copy of the trunk whose last layer is every task's
- * representation. The default strategy. Its encoder vertices are named {@code trunk_<stage>_<layer>}.
+ * representation (or the last layer of the stage a task names with {@link Task#withStage(int)}). The
+ * default strategy. Its encoder vertices are named {@code trunk_<stage>_<layer>}.
  */
 public final class HardSharing implements SharingStrategy {
 
@@ -16,6 +17,7 @@ public final class HardSharing implements SharingStrategy {
     public List<String> addEncoder(GraphBuilder graph, String input, SharedTrunk trunk, List<Task> tasks) {
         String previous = input;
         List<List<Layer>> stages = trunk.stages();
+        List<String> stageOutputs = new ArrayList<>();
         for (int s = 0; s < stages.size(); s++) {
             List<Layer> stage = stages.get(s);
             for (int l = 0; l < stage.size(); l++) {
@@ -23,8 +25,13 @@ public final class HardSharing implements SharingStrategy {
                 graph.addLayer(name, stage.get(l).clone(), previous);
                 previous = name;
             }
+            stageOutputs.add(previous);
         }
-        return Collections.nCopies(tasks.size(), previous);
+        List<String> representations = new ArrayList<>();
+        for (Task task : tasks) {
+            representations.add(stageOutputs.get(task.stageIn(stages.size())));
+        }
+        return representations;
     }
 
     @Override

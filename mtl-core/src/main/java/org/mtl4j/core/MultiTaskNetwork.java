@@ -98,7 +98,8 @@ public final class MultiTaskNetwork {
             labelsIndex[t] = this.tasks.get(t).labelsIndex() >= 0 ? this.tasks.get(t).labelsIndex() : t;
         }
         this.validator = new BatchValidator(inputType, this.tasks, labelsIndex, this.sequence);
-        this.step = new TrainingStep(graph, this.tasks, this.outputs, this.representations, combinator, validator);
+        this.step = new TrainingStep(graph, this.tasks, this.outputs, this.representations, sharing, combinator,
+                validator);
     }
 
     /** Starts building a network. */
@@ -166,6 +167,14 @@ public final class MultiTaskNetwork {
     /** Each task's loss on one minibatch in inference mode (no dropout), without training. */
     public TaskLosses losses(MultiDataSet data) {
         return step.losses(data);
+    }
+
+    /**
+     * The sharing strategy's penalty at the current parameters (0 for hard sharing); a penalty on
+     * activations is the one of the last forward pass ({@link #losses}, {@link #output}, a step).
+     */
+    public double penalty() {
+        return sharing.penalty(graph, null, 0);
     }
 
     // ---------------------------------------------------------------- inference
@@ -465,6 +474,7 @@ public final class MultiTaskNetwork {
             NetworkGraph assembled = NetworkGraph.assemble(global, trunk, tasks, sharing);
             ComputationGraph graph = new ComputationGraph(assembled.configuration());
             graph.init();
+            sharing.initParameters(graph);
             log.debug("built {} tasks {} with {} parameters", tasks.size(),
                     Arrays.toString(tasks.stream().map(Task::name).toArray()), graph.numParams());
             return new MultiTaskNetwork(trunk.inputType(), tasks, sharing, combinator, graph,

@@ -1,6 +1,8 @@
 package org.mtl4j.core;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.List;
 
@@ -20,4 +22,26 @@ public interface SharingStrategy {
      * @return for each task, in task order, the name of the vertex whose activations are its representation
      */
     List<String> addEncoder(GraphBuilder graph, String input, SharedTrunk trunk, List<Task> tasks);
+
+    /**
+     * Called once when a new network has initialised its parameters (not when a saved one is loaded):
+     * the strategy may set the parameters it owns, e.g. start every column from the same values.
+     */
+    default void initParameters(ComputationGraph graph) {
+    }
+
+    /**
+     * The strategy's penalty on the encoder (soft sharing's distance between columns, sluice's subspace
+     * orthogonality), which the step adds to its objective. A penalty on activations is the one of the
+     * last forward pass.
+     *
+     * @param gradient null, or the network's flat gradient view, into which the strategy adds
+     *                 {@code scale * dPenalty/dParams} for penalties on parameters (penalties on activations
+     *                 add their gradient during the backward pass)
+     * @param scale    DL4J's per-example-sum convention: the minibatch size
+     * @return the penalty's value
+     */
+    default double penalty(ComputationGraph graph, INDArray gradient, double scale) {
+        return 0;
+    }
 }

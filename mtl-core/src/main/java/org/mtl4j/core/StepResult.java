@@ -9,18 +9,20 @@ import java.util.List;
  * @param epoch     the epoch count during the step
  * @param losses    the per-task losses the combinator saw
  * @param weights   the weights it applied
+ * @param penalty   the sharing strategy's penalty added to the objective (0 for hard sharing)
  * @param minibatch the number of examples in the step
  */
-public record StepResult(long iteration, int epoch, TaskLosses losses, TaskWeights weights, int minibatch) {
+public record StepResult(long iteration, int epoch, TaskLosses losses, TaskWeights weights, double penalty,
+                         int minibatch) {
 
     /** The task names, in task order. */
     public List<String> taskNames() {
         return losses.taskNames();
     }
 
-    /** The objective the step minimised: {@code sum_t w_t * L_t}. */
+    /** The objective the step minimised: {@code sum_t w_t * L_t + penalty}. */
     public double totalLoss() {
-        double sum = 0;
+        double sum = penalty;
         for (int t = 0; t < losses.size(); t++) {
             sum += weights.weight(t) * losses.loss(t);
         }

@@ -35,9 +35,10 @@ public final class Task {
     private final TaskKind kind;
     private final TaskRole role;
     private final int labelsIndex;
+    private final int stage;
 
     private Task(String name, Head head, int nOut, IActivation activation, ILossFunction loss, TaskKind kind,
-                 TaskRole role, int labelsIndex) {
+                 TaskRole role, int labelsIndex, int stage) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("a task needs a non-empty name");
         }
@@ -60,6 +61,11 @@ public final class Task {
         this.kind = Objects.requireNonNull(kind, () -> "task \"" + name + "\": kind is null");
         this.role = Objects.requireNonNull(role, () -> "task \"" + name + "\": role is null");
         this.labelsIndex = labelsIndex;
+        if (stage < -1) {
+            throw new IllegalArgumentException("task \"" + name + "\": trunk stage must be >= 0 (or -1 for the last),"
+                    + " got " + stage);
+        }
+        this.stage = stage;
     }
 
     /** A single-label classification task over {@code nClasses} classes: softmax output, multi-class cross-entropy. */
@@ -69,13 +75,13 @@ public final class Task {
                     + nClasses);
         }
         return new Task(name, Head.linear(), nClasses, Activation.SOFTMAX.getActivationFunction(), new LossMCXENT(),
-                TaskKind.CLASSIFICATION, TaskRole.MAIN, -1);
+                TaskKind.CLASSIFICATION, TaskRole.MAIN, -1, -1);
     }
 
     /** A multi-label task with {@code nLabels} independent binary labels: sigmoid outputs, binary cross-entropy. */
     public static Task multiLabel(String name, int nLabels) {
         return new Task(name, Head.linear(), nLabels, Activation.SIGMOID.getActivationFunction(), new LossBinaryXENT(),
-                TaskKind.MULTI_LABEL, TaskRole.MAIN, -1);
+                TaskKind.MULTI_LABEL, TaskRole.MAIN, -1, -1);
     }
 
     /** A regression task with one real-valued target: identity output, mean squared error. */
@@ -86,7 +92,7 @@ public final class Task {
     /** A regression task with {@code nOut} real-valued targets: identity output, mean squared error. */
     public static Task regression(String name, int nOut) {
         return new Task(name, Head.linear(), nOut, Activation.IDENTITY.getActivationFunction(), new LossMSE(),
-                TaskKind.REGRESSION, TaskRole.MAIN, -1);
+                TaskKind.REGRESSION, TaskRole.MAIN, -1, -1);
     }
 
     /**
@@ -95,27 +101,28 @@ public final class Task {
      */
     public static Task of(String name, TaskKind kind, int nOut, Activation activation, ILossFunction loss) {
         Objects.requireNonNull(activation, () -> "task \"" + name + "\": activation is null");
-        return new Task(name, Head.linear(), nOut, activation.getActivationFunction(), loss, kind, TaskRole.MAIN, -1);
+        return new Task(name, Head.linear(), nOut, activation.getActivationFunction(), loss, kind, TaskRole.MAIN, -1,
+                -1);
     }
 
     /** This task with the given head. */
     public Task withHead(Head head) {
-        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
     /** This task with another loss function (the activation stays). */
     public Task withLoss(ILossFunction loss) {
-        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
     /** This task as an auxiliary task: trained, but not reported by default. */
     public Task asAuxiliary() {
-        return new Task(name, head, nOut, activation, loss, kind, TaskRole.AUXILIARY, labelsIndex);
+        return new Task(name, head, nOut, activation, loss, kind, TaskRole.AUXILIARY, labelsIndex, stage);
     }
 
     /** This task with the given role. */
     public Task withRole(TaskRole role) {
-        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
     /**
@@ -126,13 +133,25 @@ public final class Task {
         if (index < 0) {
             throw new IllegalArgumentException("task \"" + name + "\": labels index must be >= 0, got " + index);
         }
-        return new Task(name, head, nOut, activation, loss, kind, role, index);
+        return new Task(name, head, nOut, activation, loss, kind, role, index, stage);
+    }
+
+    /**
+     * This task reading its representation from the output of trunk stage {@code stage} (0-based) instead
+     * of the last stage: a low-level task supervised at a lower layer (Sogaard and Goldberg 2016; the Joint
+     * Many-Task model, Hashimoto et al. 2017). Every sharing strategy honours it.
+     */
+    public Task withStage(int stage) {
+        if (stage < 0) {
+            throw new IllegalArgumentException("task \"" + name + "\": trunk stage must be >= 0, got " + stage);
+        }
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
     /** Restores a task from its parts (used when loading a saved model). */
     public static Task restore(String name, Head head, int nOut, IActivation activation, ILossFunction loss,
-                               TaskKind kind, TaskRole role, int labelsIndex) {
-        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex);
+                               TaskKind kind, TaskRole role, int labelsIndex, int stage) {
+        return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
     /** The task's unique name. */
@@ -173,6 +192,16 @@ public final class Task {
     /** The labels index set with {@link #withLabelsIndex(int)}, or -1 when the task reads its own position. */
     public int labelsIndex() {
         return labelsIndex;
+    }
+
+    /** The trunk stage set with {@link #withStage(int)}, or -1 when the task reads the last stage. */
+    public int stage() {
+        return stage;
+    }
+
+    /** The trunk stage this task reads in a trunk of {@code stages} stages. */
+    public int stageIn(int stages) {
+        return stage < 0 ? stages - 1 : stage;
     }
 
     @Override

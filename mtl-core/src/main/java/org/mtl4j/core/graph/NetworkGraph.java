@@ -53,6 +53,13 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
      */
     public static NetworkGraph assemble(NeuralNetConfiguration.Builder global, SharedTrunk trunk, List<Task> tasks,
                                         SharingStrategy sharing) {
+        int stages = trunk.stages().size();
+        for (Task task : tasks) {
+            if (task.stage() >= stages) {
+                throw new IllegalArgumentException("task \"" + task.name() + "\" reads trunk stage " + task.stage()
+                        + ", but the trunk has " + stages + " stages (0.." + (stages - 1) + ")");
+            }
+        }
         GraphBuilder graph = global.graphBuilder()
                 .addInputs(INPUT)
                 .setInputTypes(trunk.inputType());

@@ -209,6 +209,7 @@ public final class ModelFile {
         n.put("role", task.role().name());
         n.put("nOut", task.nOut());
         n.put("labelsIndex", task.labelsIndex());
+        n.put("stage", task.stage());
         n.set("activation", mapper.valueToTree(task.activation()));
         n.set("loss", mapper.valueToTree(task.loss()));
         ObjectNode head = n.putObject("head");
@@ -231,7 +232,7 @@ public final class ModelFile {
                 mapper.treeToValue(required(n, "activation", file), IActivation.class),
                 mapper.treeToValue(required(n, "loss", file), ILossFunction.class),
                 TaskKind.valueOf(text(n, "kind", file)), TaskRole.valueOf(text(n, "role", file)),
-                required(n, "labelsIndex", file).asInt());
+                required(n, "labelsIndex", file).asInt(), required(n, "stage", file).asInt());
     }
 
     private static ObjectNode component(ObjectMapper mapper, Object component) {

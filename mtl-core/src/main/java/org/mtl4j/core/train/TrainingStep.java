@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
@@ -45,9 +46,10 @@ public final class TrainingStep {
      *
      * @param losses   the per-task losses
      * @param weights  the weights applied
-     * @param gradient the gradient of {@code sum_t w_t L_t} w.r.t. the flat parameter vector (a copy)
+     * @param penalty  the sharing strategy's penalty
+     * @param gradient the gradient of {@code sum_t w_t L_t + penalty} w.r.t. the flat parameter vector (a copy)
      */
-    public record GradientResult(TaskLosses losses, TaskWeights weights, INDArray gradient) {
+    public record GradientResult(TaskLosses losses, TaskWeights weights, double penalty, INDArray gradient) {
     }
 
     private final ComputationGraph graph;
@@ -56,6 +58,7 @@ public final class TrainingStep {
     private final String[] outputs;
     private final String[] representations;
     private final LossCombinator combinator;
+    private final SharingStrategy sharing;
     private final BatchValidator validator;
     private GraphBackward split;
 
@@ -64,18 +67,19 @@ public final class TrainingStep {
      * task reading the representation vertex named in {@code representations}.
      */
     public TrainingStep(ComputationGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
-                        LossCombinator combinator, BatchValidator validator) {
+                        SharingStrategy sharing, LossCombinator combinator, BatchValidator validator) {
         this.graph = graph;
         this.tasks = List.copyOf(tasks);
         this.taskNames = tasks.stream().map(Task::name).toList();
         this.outputs = outputs.toArray(new String[0]);
         this.representations = representations.toArray(new String[0]);
+        this.sharing = sharing;
         this.combinator = combinator;
         this.validator = validator;
     }
 
     /** The losses, the weights applied and the gradient of one backward pass (before the updater). */
-    private record Backward(TaskLosses losses, TaskWeights weights, Gradient gradient) {
+    private record Backward(TaskLosses losses, TaskWeights weights, double penalty, Gradient gradient) {
     }
 
     /** Trains on one minibatch: validates it, then updates every parameter once. */
@@ -88,7 +92,7 @@ public final class TrainingStep {
             graph.getUpdater().update(b.gradient(), iteration, epoch, batch.size(), LayerWorkspaceMgr.noWorkspaces());
             graph.params().subi(b.gradient().gradient());
             setIterationCount(iteration + 1);
-            return new StepResult(iteration, epoch, b.losses(), b.weights(), batch.size());
+            return new StepResult(iteration, epoch, b.losses(), b.weights(), b.penalty(), batch.size());
         } finally {
             graph.clearLayerMaskArrays();
             graph.clearLayersStates();
@@ -100,7 +104,8 @@ public final class TrainingStep {
         BatchValidator.Batch batch = validator.validate(data);
         try {
             Backward b = backward(batch, graph.getIterationCount(), graph.getEpochCount());
-            return new GradientResult(b.losses(), b.weights(), b.gradient().gradient().dup().divi(batch.size()));
+            return new GradientResult(b.losses(), b.weights(), b.penalty(),
+                    b.gradient().gradient().dup().divi(batch.size()));
         } finally {
             graph.clearLayerMaskArrays();
             graph.clearLayersStates();
@@ -108,6 +113,16 @@ public final class TrainingStep {
     }
 
     private Backward backward(BatchValidator.Batch batch, int iteration, int epoch) {
+        Backward b = unpenalised(batch, iteration, epoch);
+        double penalty = sharing.penalty(graph, b.gradient().gradient(), batch.size());
+        if (!Double.isFinite(penalty)) {
+            throw new IllegalStateException(sharing + ": penalty is " + penalty + " at iteration " + iteration + " (epoch "
+                    + epoch + "); training stopped before the update, parameters are unchanged");
+        }
+        return new Backward(b.losses(), b.weights(), penalty, b.gradient());
+    }
+
+    private Backward unpenalised(BatchValidator.Batch batch, int iteration, int epoch) {
         Forward forward = forward(batch, iteration, epoch);
         INDArray[] errors = forward.errors();
         if (!combinator.needsRepresentationGradients()) {
@@ -117,7 +132,7 @@ public final class TrainingStep {
                     errors[t].muli(weights.weight(t));
                 }
             }
-            return new Backward(forward.losses(), weights, graph.backpropGradient(errors));
+            return new Backward(forward.losses(), weights, 0, graph.backpropGradient(errors));
         }
         if (split == null) {
             split = new GraphBackward(graph, List.of(outputs), List.of(representations));
@@ -144,7 +159,7 @@ public final class TrainingStep {
             encoderErrors.merge(representations[t], weighted, INDArray::addi);
         }
         split.encoder(encoderErrors);
-        return new Backward(losses, weights, split.gradient());
+        return new Backward(losses, weights, 0, split.gradient());
     }
 
     /** The per-task losses on one minibatch (inference mode: no dropout), without any gradient. */

@@ -7,7 +7,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * A central finite-difference check of {@link MultiTaskNetwork#gradient} against the objective
- * {@code sum_t w_t L_t} computed by {@link MultiTaskNetwork#losses}, over every parameter. Use double
+ * {@code sum_t w_t L_t + penalty} computed by {@link MultiTaskNetwork#losses} and
+ * {@link MultiTaskNetwork#penalty}, over every parameter. Use double
  * precision, smooth activations and no dropout or batch normalisation (inference and training passes
  * must agree).
  */
@@ -37,9 +38,9 @@ public final class NumericGradient {
         for (long i = 0; i < params.length(); i++) {
             double original = params.getDouble(i);
             params.putScalar(i, original + epsilon);
-            double plus = objective(net.losses(data), weights);
+            double plus = objective(net, data, weights);
             params.putScalar(i, original - epsilon);
-            double minus = objective(net.losses(data), weights);
+            double minus = objective(net, data, weights);
             params.putScalar(i, original);
             double numeric = (plus - minus) / (2 * epsilon);
             double a = analytic.getDouble(i);
@@ -58,8 +59,9 @@ public final class NumericGradient {
         return new Report((int) params.length(), failed, worst, worstRel, worstA, worstN);
     }
 
-    private static double objective(TaskLosses losses, double[] weights) {
-        double sum = 0;
+    private static double objective(MultiTaskNetwork net, MultiDataSet data, double[] weights) {
+        TaskLosses losses = net.losses(data);
+        double sum = net.penalty();
         for (int t = 0; t < losses.size(); t++) {
             sum += weights[t] * losses.loss(t);
         }
