@@ -1,6 +1,7 @@
 package org.mtl4j.core;
 
 import org.junit.jupiter.api.Test;
+import org.mtl4j.core.graph.ParamLayout;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
 import org.mtl4j.core.train.TrainingStep;
@@ -63,16 +64,8 @@ class FixedWeightsTest {
         }
     }
 
-    /** The part of a flat gradient that belongs to one parameter of the graph, by its key. */
     private static INDArray slice(MultiTaskNetwork net, INDArray flat, String key) {
-        long offset = 0;
-        for (Map.Entry<String, INDArray> e : net.graph().paramTable().entrySet()) {
-            if (e.getKey().equals(key)) {
-                return flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + e.getValue().length()));
-            }
-            offset += e.getValue().length();
-        }
-        throw new AssertionError("no parameter " + key + " in " + net.graph().paramTable().keySet());
+        return ParamLayout.slice(net.graph(), flat, key);
     }
 
     @Test
