@@ -168,9 +168,11 @@ public final class ModelFile {
             ComputationGraph graph = new ComputationGraph(conf);
             INDArray params = readArray(zip, PARAMS, file);
             graph.init();
-            if (params.length() != graph.numParams()) {
+            // ComputationGraph.numParams() counts layer parameters only; vertices with parameters count here
+            long expected = graph.params().length();
+            if (params.length() != expected) {
                 throw new IOException(file + ": " + PARAMS + " holds " + params.length() + " values, but the configuration has "
-                        + graph.numParams() + " parameters; the file is damaged");
+                        + expected + " parameters; the file is damaged");
             }
             graph.params().assign(params.reshape(graph.params().shape()));
             ZipEntry updaterEntry = zip.getEntry(UPDATER);

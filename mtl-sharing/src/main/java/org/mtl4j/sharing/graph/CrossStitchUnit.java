@@ -1,0 +1,175 @@
+package org.mtl4j.sharing.graph;
+
+import org.deeplearning4j.nn.api.MaskState;
+import org.deeplearning4j.nn.api.TrainingConfig;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.BaseGraphVertex;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Collections;
+import java.util.Map;
+
+/**
+ * The runtime of {@link CrossStitchVertex}: forward {@code y = sum_j alpha_j (.) x_j}, backward
+ * {@code dL/dx_j = alpha_j (.) eps} and {@code dL/dalpha_j = sum(eps (.) x_j)} (summed over every
+ * dimension but the channel one when per channel). Whole-array ND4J ops only.
+ */
+final class CrossStitchUnit extends BaseGraphVertex {
+
+    private final CrossStitchVertex config;
+    private final INDArray params;
+    private final INDArray alpha;
+    private final boolean perChannel;
+    private INDArray gradientView;
+    private INDArray alphaGradient;
+
+    CrossStitchUnit(ComputationGraph graph, String name, int index, DataType dataType, CrossStitchVertex config,
+                    INDArray params, INDArray alpha) {
+        super(graph, name, index, null, null, dataType);
+        this.config = config;
+        this.params = params;
+        this.alpha = alpha;
+        this.perChannel = config.getChannels() > 1;
+    }
+
+    @Override
+    public boolean hasLayer() {
+        return false;
+    }
+
+    @Override
+    public org.deeplearning4j.nn.api.Layer getLayer() {
+        return null;
+    }
+
+    @Override
+    public INDArray doForward(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        if (!canDoForward()) {
+            throw new IllegalStateException("cross-stitch unit " + vertexName + ": inputs not set");
+        }
+        try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS)) {
+            INDArray out = scaled(inputs[0], 0);
+            for (int j = 1; j < inputs.length; j++) {
+                out.addi(scaled(inputs[j], j));
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
+        if (!canDoBackward()) {
+            throw new IllegalStateException("cross-stitch unit " + vertexName + ": errors not set");
+        }
+        INDArray[] inputErrors = new INDArray[inputs.length];
+        try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATION_GRAD)) {
+            for (int j = 0; j < inputs.length; j++) {
+                inputErrors[j] = scaled(epsilon, j);
+            }
+        }
+        if (config.isFrozen()) {
+            alphaGradient.assign(0);
+        } else {
+            accumulateAlphaGradient();
+        }
+        Gradient gradient = new DefaultGradient(gradientView);
+        gradient.gradientForVariable().put(CrossStitchVertex.ALPHA, alphaGradient);
+        return new Pair<>(gradient, inputErrors);
+    }
+
+    private void accumulateAlphaGradient() {
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            for (int j = 0; j < inputs.length; j++) {
+                INDArray product = epsilon.mul(inputs[j]);
+                INDArray row = alphaGradient.getRow(j);
+                if (perChannel) {
+                    row.assign(product.sum(dimensionsButChannel(product.rank())).reshape(row.shape()));
+                } else {
+                    row.assign(product.sumNumber().doubleValue());
+                }
+            }
+        }
+    }
+
+    /** {@code alpha_j (.) x}, a new array. */
+    private INDArray scaled(INDArray x, int j) {
+        if (!perChannel) {
+            return x.mul(alpha.getDouble(j, 0));
+        }
+        INDArray row = alpha.getRow(j);
+        if (x.rank() == 2) {
+            return x.mulRowVector(row);
+        }
+        INDArray out = x.ulike();
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(x, row.reshape(row.length()), out, 1));
+        return out;
+    }
+
+    private static int[] dimensionsButChannel(int rank) {
+        int[] dims = new int[rank - 1];
+        dims[0] = 0;
+        for (int d = 2; d < rank; d++) {
+            dims[d - 1] = d;
+        }
+        return dims;
+    }
+
+    @Override
+    public void setBackpropGradientsViewArray(INDArray backpropGradientsViewArray) {
+        this.gradientView = backpropGradientsViewArray;
+        this.alphaGradient = backpropGradientsViewArray.reshape('c', config.getColumns(), config.getChannels());
+    }
+
+    @Override
+    public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
+                                                           int minibatchSize) {
+        if (maskArrays == null) {
+            return new Pair<>(null, currentMaskState);
+        }
+        for (INDArray m : maskArrays) {
+            if (m != null) {
+                return new Pair<>(m, currentMaskState);
+            }
+        }
+        return new Pair<>(null, currentMaskState);
+    }
+
+    @Override
+    public Map<String, INDArray> paramTable(boolean backpropOnly) {
+        return Collections.singletonMap(CrossStitchVertex.ALPHA, alpha);
+    }
+
+    @Override
+    public long numParams() {
+        return params.length();
+    }
+
+    @Override
+    public INDArray params() {
+        return params;
+    }
+
+    @Override
+    public INDArray getGradientsViewArray() {
+        return gradientView;
+    }
+
+    @Override
+    public TrainingConfig getConfig() {
+        return config;
+    }
+
+    @Override
+    public String toString() {
+        return "CrossStitchUnit(name=\"" + vertexName + "\", row=" + config.getRow() + ")";
+    }
+}

@@ -1,0 +1,222 @@
+package org.mtl4j.sharing.graph;
+
+import org.deeplearning4j.nn.api.TrainingConfig;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.nn.conf.memory.MemoryReport;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Configuration of one row of a cross-stitch unit (Misra et al., CVPR 2016): the vertex reads the stage
+ * outputs {@code x_1..x_T} of all T columns and outputs column {@code row}'s mixed activation
+ * {@code x~_row = sum_j alpha_{row,j} x_j}. With {@code channels > 1} each {@code alpha_{row,j}} is a vector
+ * over the channel (feature) dimension 1. The T vertices of a stage together hold the T x T (x C) matrix.
+ *
+ * <p>The parameter {@code alpha} has shape {@code [T, C]} (C = 1 when not per channel) and lives in the
+ * graph's flat parameter vector; it is trained by the updater given here.
+ */
+public final class CrossStitchVertex extends GraphVertex implements TrainingConfig {
+
+    /** The key of the mixing weights in the vertex's parameter table. */
+    public static final String ALPHA = "alpha";
+
+    private final int row;
+    private final int columns;
+    private final long channels;
+    private final double[] init;
+    private final boolean frozen;
+    private final IUpdater updater;
+    private String name;
+    private DataType dataType = DataType.FLOAT;
+
+    /**
+     * @param row      the column this vertex outputs
+     * @param columns  T, the number of columns mixed
+     * @param channels C, the number of weights per column pair (1: one scalar per pair)
+     * @param init     the initial row {@code alpha_{row,.}}, length T (broadcast over channels)
+     * @param frozen   whether {@code alpha} keeps its initial value (its gradient is always zero)
+     * @param updater  the updater of {@code alpha}
+     */
+    @JsonCreator
+    public CrossStitchVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
+                             @JsonProperty("channels") long channels, @JsonProperty("init") double[] init,
+                             @JsonProperty("frozen") boolean frozen, @JsonProperty("updater") IUpdater updater) {
+        if (columns < 1 || row < 0 || row >= columns) {
+            throw new IllegalArgumentException("cross-stitch row " + row + " out of range for " + columns + " columns");
+        }
+        if (channels < 1) {
+            throw new IllegalArgumentException("cross-stitch channels must be >= 1, got " + channels);
+        }
+        if (init == null || init.length != columns) {
+            throw new IllegalArgumentException("cross-stitch init needs " + columns + " values, got "
+                    + (init == null ? "none" : init.length));
+        }
+        this.row = row;
+        this.columns = columns;
+        this.channels = channels;
+        this.init = init.clone();
+        this.frozen = frozen;
+        this.updater = Objects.requireNonNull(updater, "cross-stitch updater");
+    }
+
+    /** The column this vertex outputs. */
+    @JsonProperty("row")
+    public int getRow() {
+        return row;
+    }
+
+    /** The number of columns mixed. */
+    @JsonProperty("columns")
+    public int getColumns() {
+        return columns;
+    }
+
+    /** The number of weights per column pair. */
+    @JsonProperty("channels")
+    public long getChannels() {
+        return channels;
+    }
+
+    /** The initial mixing row. */
+    @JsonProperty("init")
+    public double[] getInit() {
+        return init.clone();
+    }
+
+    /** Whether the mixing weights are frozen at their initial value. */
+    @JsonProperty("frozen")
+    public boolean isFrozen() {
+        return frozen;
+    }
+
+    /** The updater of the mixing weights. */
+    @JsonProperty("updater")
+    public IUpdater getUpdater() {
+        return updater;
+    }
+
+    @Override
+    public GraphVertex clone() {
+        CrossStitchVertex c = new CrossStitchVertex(row, columns, channels, init, frozen, updater.clone());
+        c.name = name;
+        c.dataType = dataType;
+        return c;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CrossStitchVertex v && row == v.row && columns == v.columns && channels == v.channels
+                && Arrays.equals(init, v.init) && frozen == v.frozen && updater.equals(v.updater);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(row, columns, channels, Arrays.hashCode(init), frozen, updater);
+    }
+
+    @Override
+    public long numParams(boolean backprop) {
+        return columns * channels;
+    }
+
+    @Override
+    public int minVertexInputs() {
+        return columns;
+    }
+
+    @Override
+    public int maxVertexInputs() {
+        return columns;
+    }
+
+    @Override
+    public org.deeplearning4j.nn.graph.vertex.GraphVertex instantiate(ComputationGraph graph, String name, int idx,
+                                                                      INDArray paramsView, boolean initializeParams,
+                                                                      DataType networkDatatype) {
+        this.name = name;
+        INDArray alpha = paramsView.reshape('c', columns, channels);
+        if (initializeParams) {
+            for (int j = 0; j < columns; j++) {
+                alpha.getRow(j).assign(init[j]);
+            }
+        }
+        return new CrossStitchUnit(graph, name, idx, networkDatatype, this, paramsView, alpha);
+    }
+
+    @Override
+    public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
+        if (vertexInputs.length != columns) {
+            throw new InvalidInputTypeException("cross-stitch unit needs " + columns + " inputs, got " + vertexInputs.length);
+        }
+        for (InputType t : vertexInputs) {
+            if (!t.equals(vertexInputs[0])) {
+                throw new InvalidInputTypeException("cross-stitch inputs differ: " + Arrays.toString(vertexInputs));
+            }
+        }
+        return vertexInputs[0];
+    }
+
+    @Override
+    public MemoryReport getMemoryReport(InputType... inputTypes) {
+        return new LayerMemoryReport.Builder(name, CrossStitchVertex.class, inputTypes[0], inputTypes[0])
+                .standardMemory(numParams(true), numParams(true)).workingMemory(0, 0, 0, 0).cacheMemory(0, 0).build();
+    }
+
+    @Override
+    @JsonIgnore
+    public String getLayerName() {
+        return name;
+    }
+
+    @Override
+    public List<Regularization> getRegularizationByParam(String paramName) {
+        return null;
+    }
+
+    @Override
+    public boolean isPretrainParam(String paramName) {
+        return false;
+    }
+
+    @Override
+    public IUpdater getUpdaterByParam(String paramName) {
+        return updater;
+    }
+
+    @Override
+    @JsonIgnore
+    public GradientNormalization getGradientNormalization() {
+        return GradientNormalization.None;
+    }
+
+    @Override
+    @JsonIgnore
+    public double getGradientNormalizationThreshold() {
+        return 0;
+    }
+
+    @Override
+    public void setDataType(DataType dataType) {
+        this.dataType = dataType;
+    }
+
+    @Override
+    public String toString() {
+        return "CrossStitchVertex(row=" + row + ", columns=" + columns + ", channels=" + channels + ", init="
+                + Arrays.toString(init) + (frozen ? ", frozen" : "") + ")";
+    }
+}
