@@ -1,11 +1,7 @@
 package org.mtl4j.sharing.graph;
 
-import org.deeplearning4j.nn.api.MaskState;
-import org.deeplearning4j.nn.api.TrainingConfig;
-import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.graph.vertex.BaseGraphVertex;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
@@ -15,40 +11,25 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.Collections;
-import java.util.Map;
 
 /**
  * The runtime of {@link CrossStitchVertex}: forward {@code y = sum_j alpha_j (.) x_j}, backward
  * {@code dL/dx_j = alpha_j (.) eps} and {@code dL/dalpha_j = sum(eps (.) x_j)} (summed over every
  * dimension but the channel one when per channel). Whole-array ND4J ops only.
  */
-final class CrossStitchUnit extends BaseGraphVertex {
+final class CrossStitchUnit extends TrainableUnit {
 
     private final CrossStitchVertex config;
-    private final INDArray params;
     private final INDArray alpha;
     private final boolean perChannel;
-    private INDArray gradientView;
-    private INDArray alphaGradient;
 
     CrossStitchUnit(ComputationGraph graph, String name, int index, DataType dataType, CrossStitchVertex config,
-                    INDArray params, INDArray alpha) {
-        super(graph, name, index, null, null, dataType);
+                    INDArray params) {
+        super(graph, name, index, dataType, config, CrossStitchVertex.ALPHA, params, config.getColumns(),
+                config.getChannels());
         this.config = config;
-        this.params = params;
-        this.alpha = alpha;
+        this.alpha = param();
         this.perChannel = config.getChannels() > 1;
-    }
-
-    @Override
-    public boolean hasLayer() {
-        return false;
-    }
-
-    @Override
-    public org.deeplearning4j.nn.api.Layer getLayer() {
-        return null;
     }
 
     @Override
@@ -77,20 +58,18 @@ final class CrossStitchUnit extends BaseGraphVertex {
             }
         }
         if (config.isFrozen()) {
-            alphaGradient.assign(0);
+            paramGradient().assign(0);
         } else {
             accumulateAlphaGradient();
         }
-        Gradient gradient = new DefaultGradient(gradientView);
-        gradient.gradientForVariable().put(CrossStitchVertex.ALPHA, alphaGradient);
-        return new Pair<>(gradient, inputErrors);
+        return new Pair<>(gradient(), inputErrors);
     }
 
     private void accumulateAlphaGradient() {
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             for (int j = 0; j < inputs.length; j++) {
                 INDArray product = epsilon.mul(inputs[j]);
-                INDArray row = alphaGradient.getRow(j);
+                INDArray row = paramGradient().getRow(j);
                 if (perChannel) {
                     row.assign(product.sum(dimensionsButChannel(product.rank())).reshape(row.shape()));
                 } else {
@@ -121,51 +100,6 @@ final class CrossStitchUnit extends BaseGraphVertex {
             dims[d - 1] = d;
         }
         return dims;
-    }
-
-    @Override
-    public void setBackpropGradientsViewArray(INDArray backpropGradientsViewArray) {
-        this.gradientView = backpropGradientsViewArray;
-        this.alphaGradient = backpropGradientsViewArray.reshape('c', config.getColumns(), config.getChannels());
-    }
-
-    @Override
-    public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
-                                                           int minibatchSize) {
-        if (maskArrays == null) {
-            return new Pair<>(null, currentMaskState);
-        }
-        for (INDArray m : maskArrays) {
-            if (m != null) {
-                return new Pair<>(m, currentMaskState);
-            }
-        }
-        return new Pair<>(null, currentMaskState);
-    }
-
-    @Override
-    public Map<String, INDArray> paramTable(boolean backpropOnly) {
-        return Collections.singletonMap(CrossStitchVertex.ALPHA, alpha);
-    }
-
-    @Override
-    public long numParams() {
-        return params.length();
-    }
-
-    @Override
-    public INDArray params() {
-        return params;
-    }
-
-    @Override
-    public INDArray getGradientsViewArray() {
-        return gradientView;
-    }
-
-    @Override
-    public TrainingConfig getConfig() {
-        return config;
     }
 
     @Override

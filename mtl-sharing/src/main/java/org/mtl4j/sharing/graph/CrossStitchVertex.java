@@ -29,7 +29,7 @@ import java.util.Objects;
  * <p>The parameter {@code alpha} has shape {@code [T, C]} (C = 1 when not per channel) and lives in the
  * graph's flat parameter vector; it is trained by the updater given here.
  */
-public final class CrossStitchVertex extends GraphVertex implements TrainingConfig {
+public final class CrossStitchVertex extends TrainableVertex {
 
     /** The key of the mixing weights in the vertex's parameter table. */
     public static final String ALPHA = "alpha";
@@ -39,9 +39,6 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
     private final long channels;
     private final double[] init;
     private final boolean frozen;
-    private final IUpdater updater;
-    private String name;
-    private DataType dataType = DataType.FLOAT;
 
     /**
      * @param row      the column this vertex outputs
@@ -55,6 +52,7 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
     public CrossStitchVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
                              @JsonProperty("channels") long channels, @JsonProperty("init") double[] init,
                              @JsonProperty("frozen") boolean frozen, @JsonProperty("updater") IUpdater updater) {
+        super(updater);
         if (columns < 1 || row < 0 || row >= columns) {
             throw new IllegalArgumentException("cross-stitch row " + row + " out of range for " + columns + " columns");
         }
@@ -70,7 +68,6 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
         this.channels = channels;
         this.init = init.clone();
         this.frozen = frozen;
-        this.updater = Objects.requireNonNull(updater, "cross-stitch updater");
     }
 
     /** The column this vertex outputs. */
@@ -103,29 +100,22 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
         return frozen;
     }
 
-    /** The updater of the mixing weights. */
-    @JsonProperty("updater")
-    public IUpdater getUpdater() {
-        return updater;
-    }
-
     @Override
     public GraphVertex clone() {
-        CrossStitchVertex c = new CrossStitchVertex(row, columns, channels, init, frozen, updater.clone());
-        c.name = name;
-        c.dataType = dataType;
+        CrossStitchVertex c = new CrossStitchVertex(row, columns, channels, init, frozen, getUpdater().clone());
+        c.setDataType(dataType());
         return c;
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof CrossStitchVertex v && row == v.row && columns == v.columns && channels == v.channels
-                && Arrays.equals(init, v.init) && frozen == v.frozen && updater.equals(v.updater);
+                && Arrays.equals(init, v.init) && frozen == v.frozen && getUpdater().equals(v.getUpdater());
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(row, columns, channels, Arrays.hashCode(init), frozen, updater);
+        return Objects.hash(row, columns, channels, Arrays.hashCode(init), frozen, getUpdater());
     }
 
     @Override
@@ -147,14 +137,14 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
     public org.deeplearning4j.nn.graph.vertex.GraphVertex instantiate(ComputationGraph graph, String name, int idx,
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
-        this.name = name;
+        named(name);
         INDArray alpha = paramsView.reshape('c', columns, channels);
         if (initializeParams) {
             for (int j = 0; j < columns; j++) {
                 alpha.getRow(j).assign(init[j]);
             }
         }
-        return new CrossStitchUnit(graph, name, idx, networkDatatype, this, paramsView, alpha);
+        return new CrossStitchUnit(graph, name, idx, networkDatatype, this, paramsView);
     }
 
     @Override
@@ -168,50 +158,6 @@ public final class CrossStitchVertex extends GraphVertex implements TrainingConf
             }
         }
         return vertexInputs[0];
-    }
-
-    @Override
-    public MemoryReport getMemoryReport(InputType... inputTypes) {
-        return new LayerMemoryReport.Builder(name, CrossStitchVertex.class, inputTypes[0], inputTypes[0])
-                .standardMemory(numParams(true), numParams(true)).workingMemory(0, 0, 0, 0).cacheMemory(0, 0).build();
-    }
-
-    @Override
-    @JsonIgnore
-    public String getLayerName() {
-        return name;
-    }
-
-    @Override
-    public List<Regularization> getRegularizationByParam(String paramName) {
-        return null;
-    }
-
-    @Override
-    public boolean isPretrainParam(String paramName) {
-        return false;
-    }
-
-    @Override
-    public IUpdater getUpdaterByParam(String paramName) {
-        return updater;
-    }
-
-    @Override
-    @JsonIgnore
-    public GradientNormalization getGradientNormalization() {
-        return GradientNormalization.None;
-    }
-
-    @Override
-    @JsonIgnore
-    public double getGradientNormalizationThreshold() {
-        return 0;
-    }
-
-    @Override
-    public void setDataType(DataType dataType) {
-        this.dataType = dataType;
     }
 
     @Override

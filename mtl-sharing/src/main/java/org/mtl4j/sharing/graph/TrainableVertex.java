@@ -1,0 +1,95 @@
+package org.mtl4j.sharing.graph;
+
+import org.deeplearning4j.nn.api.TrainingConfig;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.nn.conf.memory.MemoryReport;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Base of the configurations of mixing vertices with learned parameters: it is the vertex's DL4J
+ * {@link TrainingConfig}, so the network's updater trains the parameters with the updater given here
+ * (no regularisation, no gradient normalisation).
+ */
+public abstract class TrainableVertex extends GraphVertex implements TrainingConfig {
+
+    private final IUpdater updater;
+    private String name;
+    private DataType dataType = DataType.FLOAT;
+
+    /** @param updater the updater of the vertex's parameters */
+    protected TrainableVertex(IUpdater updater) {
+        this.updater = Objects.requireNonNull(updater, "updater of " + getClass().getSimpleName());
+    }
+
+    /** The updater of the vertex's parameters. */
+    @JsonProperty("updater")
+    public IUpdater getUpdater() {
+        return updater;
+    }
+
+    /** Records the vertex name given at instantiation (used in DL4J's updater bookkeeping). */
+    protected void named(String name) {
+        this.name = name;
+    }
+
+    /** The network's data type, set by DL4J before instantiation. */
+    @JsonIgnore
+    protected DataType dataType() {
+        return dataType;
+    }
+
+    @Override
+    public MemoryReport getMemoryReport(InputType... inputTypes) {
+        InputType out = getOutputType(-1, inputTypes);
+        return new LayerMemoryReport.Builder(name, getClass(), inputTypes[0], out)
+                .standardMemory(numParams(true), numParams(true)).workingMemory(0, 0, 0, 0).cacheMemory(0, 0).build();
+    }
+
+    @Override
+    @JsonIgnore
+    public String getLayerName() {
+        return name;
+    }
+
+    @Override
+    public List<Regularization> getRegularizationByParam(String paramName) {
+        return null;
+    }
+
+    @Override
+    public boolean isPretrainParam(String paramName) {
+        return false;
+    }
+
+    @Override
+    public IUpdater getUpdaterByParam(String paramName) {
+        return updater;
+    }
+
+    @Override
+    @JsonIgnore
+    public GradientNormalization getGradientNormalization() {
+        return GradientNormalization.None;
+    }
+
+    @Override
+    @JsonIgnore
+    public double getGradientNormalizationThreshold() {
+        return 0;
+    }
+
+    @Override
+    public void setDataType(DataType dataType) {
+        this.dataType = dataType;
+    }
+}
