@@ -1,0 +1,354 @@
+package org.mtl4j.sharing;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharedTrunk;
+import org.mtl4j.core.SharingStrategy;
+import org.mtl4j.core.Task;
+import org.mtl4j.sharing.graph.CrossStitchVertex;
+import org.mtl4j.sharing.graph.SluiceUnit;
+import org.mtl4j.sharing.graph.SluiceVertex;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Sluice networks (Ruder, Bingel, Augenstein and Sogaard, "Latent Multi-task Architecture Learning",
+ * AAAI 2019): one column per task; after every trunk stage each column's output is split into K
+ * subspaces (default 2) along the feature dimension, and a learned {@code (T K) x (T K)} matrix alpha mixes
+ * all subspaces of all tasks ({@link SluiceVertex}, named {@code sluice_<stage>_<column>}). A penalty
+ * {@code lambda * sum_t sum_{k<k'} ||G_{t,k}^T G_{t,k'}||_F^2} on each stage's subspace outputs pushes
+ * the subspaces of a column apart (the paper's orthogonality constraint; default lambda 0.01, 0 disables
+ * it). Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by
+ * default a learned weighted sum, {@code beta} initialised to 0.9 on the last stage and the rest split
+ * evenly ({@code sluice_beta_<column>}, a learned weighted sum as in {@link CrossStitchVertex}); or a
+ * plain sum, a concatenation, or the last stage alone. The weighted and plain sums need stages of equal
+ * width.
+ *
+ * <p>Alpha starts at {@code 0.9} on each subspace's own entry and splits {@code 0.1} evenly over the other
+ * {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default); {@link CrossStitch.Init}
+ * also offers identity and uniform. With K = 1, lambda = 0 and {@link Beta#LAST} a sluice network is a
+ * cross-stitch network. Read the learned weights with {@link #alphas} and {@link #betas}.
+ */
+public final class Sluice implements SharingStrategy {
+
+    /** How a task's representation combines its column's stage outputs (layer stitching). */
+    public enum Beta {
+        /** A learned weighted sum of the stage outputs (the paper's beta). */
+        WEIGHTED,
+        /** The plain sum of the stage outputs. */
+        SUM,
+        /** The stage outputs concatenated along the feature dimension. */
+        CONCAT,
+        /** The last stage's output alone (no layer stitching). */
+        LAST
+    }
+
+    private final int subspaces;
+    private final double lambda;
+    private final CrossStitch.Init init;
+    private final double alphaSelf;
+    private final Beta beta;
+    private final double betaLast;
+
+    /** Sluice with the defaults: 2 subspaces, lambda 0.01, alpha 0.9 self, learned beta starting at 0.9 last. */
+    public Sluice() {
+        this(2, 0.01, CrossStitch.Init.PAPER, 0.9, Beta.WEIGHTED, 0.9);
+    }
+
+    @JsonCreator
+    private Sluice(@JsonProperty("subspaces") int subspaces, @JsonProperty("lambda") double lambda,
+                   @JsonProperty("init") CrossStitch.Init init, @JsonProperty("alphaSelf") double alphaSelf,
+                   @JsonProperty("beta") Beta beta, @JsonProperty("betaLast") double betaLast) {
+        if (subspaces < 1) {
+            throw new IllegalArgumentException("sluice needs at least 1 subspace, got " + subspaces);
+        }
+        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
+            throw new IllegalArgumentException("sluice orthogonality lambda must be finite and >= 0, got " + lambda);
+        }
+        if (!Double.isFinite(alphaSelf) || !Double.isFinite(betaLast)) {
+            throw new IllegalArgumentException("sluice initial weights must be finite, got alphaSelf=" + alphaSelf
+                    + ", betaLast=" + betaLast);
+        }
+        this.subspaces = subspaces;
+        this.lambda = lambda;
+        this.init = Objects.requireNonNull(init, "init");
+        this.alphaSelf = alphaSelf;
+        this.beta = Objects.requireNonNull(beta, "beta");
+        this.betaLast = betaLast;
+    }
+
+    /** Starts a configuration. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public List<String> addEncoder(GraphBuilder graph, String input, SharedTrunk trunk, List<Task> tasks) {
+        IUpdater updater = graph.getGlobalConfiguration().getIUpdater();
+        List<List<String>> outputs = Columns.add(graph, input, trunk, tasks, (g, stage, active, stageOutputs, type) -> {
+            long width = features(type);
+            if (width % subspaces != 0) {
+                throw new IllegalArgumentException("sluice: trunk stage " + stage + " outputs " + width + " features ("
+                        + type + "), which " + subspaces + " subspaces cannot split evenly");
+            }
+            int columns = active.size();
+            List<String> mixed = new ArrayList<>();
+            for (int row = 0; row < columns; row++) {
+                String name = unitName(stage, active.get(row));
+                g.addVertex(name, new SluiceVertex(row, columns, subspaces, initialAlpha(row, columns), lambda,
+                        updater.clone()), stageOutputs.toArray(new String[0]));
+                mixed.add(name);
+            }
+            return mixed;
+        });
+        List<String> representations = new ArrayList<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            representations.add(stitch(graph, tasks.get(t), t, outputs.get(t), updater));
+        }
+        return representations;
+    }
+
+    /** Layer stitching for one task over its column's stage outputs. */
+    private String stitch(GraphBuilder graph, Task task, int column, List<String> stages, IUpdater updater) {
+        if (beta == Beta.LAST || stages.size() == 1) {
+            return stages.get(stages.size() - 1);
+        }
+        String name = betaName(column);
+        String[] inputs = stages.toArray(new String[0]);
+        if (beta == Beta.CONCAT) {
+            graph.addVertex(name, new MergeVertex(), inputs);
+            return name;
+        }
+        InputType first = Columns.typeOf(graph, stages.get(0));
+        for (int s = 1; s < stages.size(); s++) {
+            InputType other = Columns.typeOf(graph, stages.get(s));
+            if (!other.equals(first)) {
+                throw new IllegalArgumentException("task \"" + task.name() + "\": sluice beta " + beta.name().toLowerCase()
+                        + " needs trunk stages of equal shape, but stage 0 gives " + first + " and stage " + s + " gives "
+                        + other + "; use Beta.CONCAT or Beta.LAST, or equal stage widths");
+            }
+        }
+        if (beta == Beta.SUM) {
+            graph.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), inputs);
+        } else {
+            double[] b = new double[stages.size()];
+            for (int s = 0; s < b.length; s++) {
+                b[s] = s == b.length - 1 ? betaLast : (1 - betaLast) / (b.length - 1);
+            }
+            graph.addVertex(name, new CrossStitchVertex(b.length - 1, b.length, 1, b, false, updater.clone()), inputs);
+        }
+        return name;
+    }
+
+    private double[] initialAlpha(int row, int columns) {
+        int width = columns * subspaces;
+        double[] a = new double[subspaces * width];
+        for (int k = 0; k < subspaces; k++) {
+            int self = row * subspaces + k;
+            for (int c = 0; c < width; c++) {
+                a[k * width + c] = switch (init) {
+                    case IDENTITY -> c == self ? 1 : 0;
+                    case UNIFORM -> 1.0 / width;
+                    case PAPER -> width == 1 ? 1 : c == self ? alphaSelf : (1 - alphaSelf) / (width - 1);
+                };
+            }
+        }
+        return a;
+    }
+
+    private static long features(InputType type) {
+        if (type instanceof InputType.InputTypeFeedForward ff) {
+            return ff.getSize();
+        }
+        if (type instanceof InputType.InputTypeRecurrent r) {
+            return r.getSize();
+        }
+        if (type instanceof InputType.InputTypeConvolutional c) {
+            return c.getChannels();
+        }
+        throw new IllegalArgumentException("sluice does not support stage outputs of type " + type);
+    }
+
+    /** The sum of the units' orthogonality penalties of the last forward pass; it adds its gradient in backprop. */
+    @Override
+    public double penalty(ComputationGraph graph, INDArray gradient, double scale) {
+        double sum = 0;
+        for (GraphVertex v : graph.getVertices()) {
+            if (v instanceof SluiceUnit unit) {
+                sum += unit.penalty();
+            }
+        }
+        return sum;
+    }
+
+    /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
+    public static String unitName(int stage, int column) {
+        return "sluice_" + stage + "_" + column;
+    }
+
+    /** The vertex name of column {@code column}'s layer-stitching unit. */
+    public static String betaName(int column) {
+        return "sluice_beta_" + column;
+    }
+
+    /**
+     * The learned alpha matrices, one per trunk stage, {@code [T K, T K]} with row {@code t K + k} the
+     * weights of subspace k of column t's output (T counts the columns that reach the stage).
+     */
+    public static List<INDArray> alphas(MultiTaskNetwork network) {
+        ComputationGraph graph = requireSluice(network).graph();
+        List<INDArray> out = new ArrayList<>();
+        for (int stage = 0; ; stage++) {
+            List<INDArray> blocks = new ArrayList<>();
+            for (int column = 0; column < network.tasks().size(); column++) {
+                GraphVertex v = graph.getVertex(unitName(stage, column));
+                if (v != null) {
+                    blocks.add(v.paramTable(false).get(SluiceVertex.ALPHA).dup());
+                }
+            }
+            if (blocks.isEmpty()) {
+                return out;
+            }
+            out.add(Nd4j.vstack(blocks.toArray(new INDArray[0])));
+        }
+    }
+
+    /** Each task's learned layer-stitching weights over its column's stages (empty unless {@link Beta#WEIGHTED}). */
+    public static List<double[]> betas(MultiTaskNetwork network) {
+        ComputationGraph graph = requireSluice(network).graph();
+        List<double[]> out = new ArrayList<>();
+        for (int column = 0; column < network.tasks().size(); column++) {
+            GraphVertex v = graph.getVertex(betaName(column));
+            INDArray b = v == null ? null : v.paramTable(false).get(CrossStitchVertex.ALPHA);
+            out.add(b == null ? new double[0] : b.dup().reshape(b.length()).toDoubleVector());
+        }
+        return out;
+    }
+
+    private static MultiTaskNetwork requireSluice(MultiTaskNetwork network) {
+        if (!(network.sharing() instanceof Sluice)) {
+            throw new IllegalArgumentException("the network uses " + network.sharing() + ", not sluice sharing");
+        }
+        return network;
+    }
+
+    /** The number of subspaces per column. */
+    @JsonProperty("subspaces")
+    public int getSubspaces() {
+        return subspaces;
+    }
+
+    /** The orthogonality penalty's weight. */
+    @JsonProperty("lambda")
+    public double getLambda() {
+        return lambda;
+    }
+
+    /** The alpha initialisation scheme. */
+    @JsonProperty("init")
+    public CrossStitch.Init getInit() {
+        return init;
+    }
+
+    /** The initial weight of each subspace's own entry (with {@link CrossStitch.Init#PAPER}). */
+    @JsonProperty("alphaSelf")
+    public double getAlphaSelf() {
+        return alphaSelf;
+    }
+
+    /** The layer-stitching mode. */
+    @JsonProperty("beta")
+    public Beta getBeta() {
+        return beta;
+    }
+
+    /** The initial weight of the last stage in a {@link Beta#WEIGHTED} layer stitch. */
+    @JsonProperty("betaLast")
+    public double getBetaLast() {
+        return betaLast;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Sluice s && subspaces == s.subspaces && Double.compare(lambda, s.lambda) == 0
+                && init == s.init && Double.compare(alphaSelf, s.alphaSelf) == 0 && beta == s.beta
+                && Double.compare(betaLast, s.betaLast) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(subspaces, lambda, init, alphaSelf, beta, betaLast);
+    }
+
+    @Override
+    public String toString() {
+        return "Sluice(subspaces=" + subspaces + ", lambda=" + lambda + ", init=" + init + ", beta=" + beta + ")";
+    }
+
+    /** Builds a {@link Sluice}. */
+    public static final class Builder {
+        private int subspaces = 2;
+        private double lambda = 0.01;
+        private CrossStitch.Init init = CrossStitch.Init.PAPER;
+        private double alphaSelf = 0.9;
+        private Beta beta = Beta.WEIGHTED;
+        private double betaLast = 0.9;
+
+        private Builder() {
+        }
+
+        /** The number of subspaces per column (the paper's default is 2). */
+        public Builder subspaces(int subspaces) {
+            this.subspaces = subspaces;
+            return this;
+        }
+
+        /** The orthogonality penalty's weight (0 disables it). */
+        public Builder lambda(double lambda) {
+            this.lambda = lambda;
+            return this;
+        }
+
+        /** Alpha starts with {@code alphaSelf} on each subspace's own entry, the rest of its row split evenly. */
+        public Builder alphaSelf(double alphaSelf) {
+            this.init = CrossStitch.Init.PAPER;
+            this.alphaSelf = alphaSelf;
+            return this;
+        }
+
+        /** The alpha initialisation scheme. */
+        public Builder init(CrossStitch.Init init) {
+            this.init = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /** The layer-stitching mode. */
+        public Builder beta(Beta beta) {
+            this.beta = Objects.requireNonNull(beta, "beta");
+            return this;
+        }
+
+        /** The initial weight of the last stage in a weighted layer stitch (the rest split evenly). */
+        public Builder betaLast(double betaLast) {
+            this.betaLast = betaLast;
+            return this;
+        }
+
+        /** Builds the strategy. */
+        public Sluice build() {
+            return new Sluice(subspaces, lambda, init, alphaSelf, beta, betaLast);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package org.mtl4j.sharing;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharingStrategy;
+import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.testing.TestModels;
+import org.mtl4j.sharing.graph.SluiceVertex;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Sluice networks: equivalence with cross-stitch, the penalty by hand, initial weights, persistence, errors. */
+class SluiceTest {
+
+    @TempDir
+    File dir;
+
+    private static MultiTaskNetwork network(SharingStrategy sharing, int... widths) {
+        return MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(4, Activation.TANH, widths))
+                .task(Task.classification("c", 3))
+                .task(Task.regression("r"))
+                .sharing(sharing).updater(new Adam(0.01)).dataType(DataType.DOUBLE).seed(9).build();
+    }
+
+    private static List<MultiDataSet> batches(int n) {
+        RandomData d = new RandomData(21, DataType.DOUBLE);
+        List<MultiDataSet> list = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            list.add(RandomData.dataSet(d.gaussian(5, 4), new INDArray[]{d.oneHot(5, 3), d.gaussian(5, 1)}, null));
+        }
+        return list;
+    }
+
+    @Test
+    void oneSubspaceNoPenaltyAndLastStageEqualsCrossStitch() {
+        MultiTaskNetwork sluice = network(Sluice.builder().subspaces(1).lambda(0).beta(Sluice.Beta.LAST).build(), 6, 4);
+        MultiTaskNetwork stitch = network(new CrossStitch(), 6, 4);
+        Map<String, INDArray> table = stitch.graph().paramTable();
+        sluice.graph().paramTable().forEach((key, value) -> {
+            String other = key.startsWith("sluice_") ? "stitch_" + key.substring(7) : key;
+            assertEquals(table.get(other).length(), value.length(), other);
+            table.get(other).assign(value.reshape(table.get(other).shape()));
+        });
+        for (MultiDataSet batch : batches(4)) {
+            assertEquals(stitch.fit(batch).totalLoss(), sluice.fit(batch).totalLoss(), 1e-12);
+        }
+        sluice.graph().paramTable().forEach((key, value) -> {
+            String other = key.startsWith("sluice_") ? "stitch_" + key.substring(7) : key;
+            assertEquals(0.0, value.reshape(value.length()).sub(table.get(other).reshape(value.length()))
+                    .amaxNumber().doubleValue(), 1e-12, key);
+        });
+        assertEquals(0.0, sluice.penalty(), 0.0);
+    }
+
+    @Test
+    void penaltyEqualsAHandComputedSumOverColumnsAndStages() {
+        double lambda = 0.3;
+        MultiTaskNetwork net = network(Sluice.builder().lambda(lambda).beta(Sluice.Beta.LAST).build(), 4, 6);
+        MultiDataSet batch = batches(1).get(0);
+        net.losses(batch);
+        Map<String, INDArray> acts = net.graph().feedForward(batch.getFeatures(0), false);
+        double expected = 0;
+        for (int stage = 0; stage < 2; stage++) {
+            for (int column = 0; column < 2; column++) {
+                double[][] g = acts.get(Columns.layerName(column, stage, 0)).toDoubleMatrix();
+                int d = g[0].length / 2;
+                for (int a = 0; a < d; a++) {
+                    for (int b = 0; b < d; b++) {
+                        double dot = 0;
+                        for (double[] example : g) {
+                            dot += example[a] * example[d + b];
+                        }
+                        expected += lambda * dot * dot;
+                    }
+                }
+            }
+        }
+        assertTrue(expected > 0);
+        assertEquals(expected, net.penalty(), 1e-12);
+        assertEquals(expected, net.fit(batch).penalty(), 1e-12, "a step reports the same penalty");
+    }
+
+    @Test
+    void initialWeightsFollowThePaperDefaults() {
+        MultiTaskNetwork net = network(new Sluice(), 4, 4, 4);
+        INDArray alpha = Sluice.alphas(net).get(0);
+        assertArrayEquals(new long[]{4, 4}, alpha.shape());
+        assertArrayEquals(new double[]{0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3}, alpha.getRow(0).toDoubleVector(), 1e-15);
+        assertArrayEquals(new double[]{0.1 / 3, 0.1 / 3, 0.1 / 3, 0.9}, alpha.getRow(3).toDoubleVector(), 1e-15);
+        assertArrayEquals(new double[]{0.05, 0.05, 0.9}, Sluice.betas(net).get(0), 1e-15);
+        assertEquals(3, Sluice.alphas(net).size());
+    }
+
+    @Test
+    void saveAndLoadKeepTheUnitsAndResumedTrainingEqualsUninterrupted() throws IOException {
+        Sluice sharing = Sluice.builder().subspaces(2).lambda(0.05).alphaSelf(0.8).betaLast(0.7).build();
+        List<MultiDataSet> data = batches(4);
+        MultiTaskNetwork uninterrupted = network(sharing, 4, 4);
+        MultiTaskNetwork interrupted = network(sharing, 4, 4);
+        data.forEach(uninterrupted::fit);
+        data.subList(0, 2).forEach(interrupted::fit);
+        File file = new File(dir, "sluice.mtl4j");
+        interrupted.save(file);
+        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
+        assertEquals(sharing, resumed.sharing());
+        INDArray x = data.get(0).getFeatures(0);
+        assertEquals(interrupted.output(x), resumed.output(x));
+        data.subList(2, 4).forEach(resumed::fit);
+        assertEquals(uninterrupted.params(), resumed.params());
+    }
+
+    @Test
+    void configurationsRoundTripThroughDl4jJsonWithTheirFieldNames() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        Sluice sharing = Sluice.builder().subspaces(3).lambda(0.2).init(CrossStitch.Init.UNIFORM)
+                .beta(Sluice.Beta.CONCAT).betaLast(0.6).build();
+        String json = mapper.writeValueAsString(sharing);
+        assertEquals(sharing, mapper.readValue(json, Sluice.class));
+        for (String field : List.of("\"subspaces\"", "\"lambda\"", "\"init\"", "\"alphaSelf\"", "\"beta\"",
+                "\"betaLast\"")) {
+            assertTrue(json.contains(field), field + " in " + json);
+        }
+        SluiceVertex vertex = new SluiceVertex(0, 2, 2, new double[]{1, 2, 3, 4, 5, 6, 7, 8}, 0.4, new Adam(0.1));
+        assertEquals(vertex, mapper.readValue(mapper.writeValueAsString(vertex),
+                org.deeplearning4j.nn.conf.graph.GraphVertex.class));
+    }
+
+    @Test
+    void badConfigurationsFailWithClearMessages() {
+        IllegalArgumentException odd = assertThrows(IllegalArgumentException.class,
+                () -> network(new Sluice(), 5, 4));
+        assertTrue(odd.getMessage().startsWith("sluice: trunk stage 0 outputs 5 features"), odd.getMessage());
+        assertTrue(odd.getMessage().endsWith("which 2 subspaces cannot split evenly"), odd.getMessage());
+        IllegalArgumentException widths = assertThrows(IllegalArgumentException.class,
+                () -> network(new Sluice(), 4, 6));
+        assertTrue(widths.getMessage().startsWith("task \"c\": sluice beta weighted needs trunk stages of equal shape"),
+                widths.getMessage());
+        assertEquals("sluice orthogonality lambda must be finite and >= 0, got -1.0",
+                assertThrows(IllegalArgumentException.class, () -> Sluice.builder().lambda(-1).build()).getMessage());
+        assertEquals("sluice needs at least 1 subspace, got 0",
+                assertThrows(IllegalArgumentException.class, () -> Sluice.builder().subspaces(0).build()).getMessage());
+        MultiTaskNetwork concat = network(Sluice.builder().beta(Sluice.Beta.CONCAT).build(), 4, 6);
+        assertArrayEquals(new long[]{2, 1}, concat.output(batches(1).get(0).getFeatures(0).getRows(0, 1)).get("r")
+                .shape(), "concatenated stages of different widths work");
+    }
+}
