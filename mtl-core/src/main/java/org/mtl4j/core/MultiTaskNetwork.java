@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.TimeSeriesUtils;
+import org.mtl4j.core.graph.MultiTaskGraph;
 import org.mtl4j.core.graph.NetworkGraph;
 import org.mtl4j.core.io.ModelFile;
 import org.mtl4j.core.train.BatchValidator;
@@ -64,7 +65,7 @@ public final class MultiTaskNetwork {
     private final List<Task> tasks;
     private final SharingStrategy sharing;
     private final LossCombinator combinator;
-    private final ComputationGraph graph;
+    private final MultiTaskGraph graph;
     private final List<String> outputs;
     private final List<String> representations;
     private final boolean[] sequence;
@@ -78,7 +79,7 @@ public final class MultiTaskNetwork {
      * The combinator must already be initialised for {@code tasks}.
      */
     public MultiTaskNetwork(InputType inputType, List<Task> tasks, SharingStrategy sharing, LossCombinator combinator,
-                            ComputationGraph graph, List<String> outputs, List<String> representations,
+                            MultiTaskGraph graph, List<String> outputs, List<String> representations,
                             boolean[] sequence) {
         this.inputType = Objects.requireNonNull(inputType, "inputType");
         this.tasks = List.copyOf(tasks);
@@ -324,7 +325,7 @@ public final class MultiTaskNetwork {
     }
 
     /** The underlying DL4J graph, for interop (its outputs are the tasks' output projections, before activation). */
-    public ComputationGraph graph() {
+    public MultiTaskGraph graph() {
         return graph;
     }
 
@@ -472,7 +473,7 @@ public final class MultiTaskNetwork {
                 global.l2(l2);
             }
             NetworkGraph assembled = NetworkGraph.assemble(global, trunk, tasks, sharing);
-            ComputationGraph graph = new ComputationGraph(assembled.configuration());
+            MultiTaskGraph graph = new MultiTaskGraph(assembled.configuration());
             graph.init();
             sharing.initParameters(graph);
             log.debug("built {} tasks {} with {} parameters", tasks.size(),

@@ -123,16 +123,15 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
         }
         graph.setOutputs(outputs.toArray(new String[0]));
         ComputationGraphConfiguration conf = graph.build();
-        // The training step runs a detached forward pass, then back-propagates external errors. With training
-        // workspaces, arrays a layer makes in its forward pass for its backward pass (dropout masks, batch-norm
-        // statistics, TimeDistributed's reshaped input) sit in a working-memory workspace that is closed before
-        // backprop ("outdated workspace pointer"). Backprop's own workspaces follow the inference mode.
-        conf.setTrainingWorkspaceMode(WorkspaceMode.NONE);
+        // Training keeps DL4J's workspaces: MultiTaskGraph.trainingPass runs the step inside them, as fit() does.
         for (boolean perStep : sequence) {
             if (perStep) {
                 // a TimeDistributed layer as a graph output fails inference with workspaces ("... for array type
-                // INPUT is not open"): DL4J opens no INPUT workspace for output layers
+                // INPUT is not open": DL4J opens no INPUT workspace for output layers); and training with
+                // workspaces while inference has none leaves the activations workspace current after backprop
+                // (backprop's workspaces follow the inference mode), so such networks run without workspaces
                 conf.setInferenceWorkspaceMode(WorkspaceMode.NONE);
+                conf.setTrainingWorkspaceMode(WorkspaceMode.NONE);
             }
         }
         return new NetworkGraph(conf, List.copyOf(outputs), List.copyOf(representations), sequence);

@@ -10,6 +10,7 @@ import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.graph.MultiTaskGraph;
 import org.mtl4j.core.TaskKind;
 import org.mtl4j.core.TaskRole;
 import org.nd4j.linalg.activations.IActivation;
@@ -165,7 +166,7 @@ public final class ModelFile {
 
             String graphJson = new String(readEntry(zip, GRAPH, file), StandardCharsets.UTF_8);
             ComputationGraphConfiguration conf = ComputationGraphConfiguration.fromJson(graphJson);
-            ComputationGraph graph = new ComputationGraph(conf);
+            MultiTaskGraph graph = new MultiTaskGraph(conf);
             INDArray params = readArray(zip, PARAMS, file);
             graph.init();
             // ComputationGraph.numParams() counts layer parameters only; vertices with parameters count here

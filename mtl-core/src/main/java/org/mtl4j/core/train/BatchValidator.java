@@ -234,8 +234,11 @@ public final class BatchValidator {
     }
 
     private static boolean isFinite(INDArray a) {
-        // NaN * 0 and inf * 0 are NaN: the sum is NaN exactly when some value is not finite
-        return !a.dataType().isFPType() || !Double.isNaN(a.mul(0).sumNumber().doubleValue());
+        if (!a.dataType().isFPType() || Double.isFinite(a.sumNumber().doubleValue())) {
+            return true;   // one reduction, no copy: a NaN or an infinity makes the sum non-finite
+        }
+        // the sum may also overflow with finite values: NaN * 0 and inf * 0 are NaN, finite * 0 is 0
+        return !Double.isNaN(a.mul(0).sumNumber().doubleValue());
     }
 
     private static long firstNonFiniteExample(INDArray a) {

@@ -2,7 +2,6 @@ package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.SharingStrategy;
@@ -10,8 +9,11 @@ import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.graph.MultiTaskGraph;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.ArrayList;
@@ -52,7 +54,7 @@ public final class TrainingStep {
     public record GradientResult(TaskLosses losses, TaskWeights weights, double penalty, INDArray gradient) {
     }
 
-    private final ComputationGraph graph;
+    private final MultiTaskGraph graph;
     private final List<Task> tasks;
     private final List<String> taskNames;
     private final String[] outputs;
@@ -66,7 +68,7 @@ public final class TrainingStep {
      * A step over {@code graph}, whose outputs are the tasks' output projections in task order, each
      * task reading the representation vertex named in {@code representations}.
      */
-    public TrainingStep(ComputationGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
+    public TrainingStep(MultiTaskGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
                         SharingStrategy sharing, LossCombinator combinator, BatchValidator validator) {
         this.graph = graph;
         this.tasks = List.copyOf(tasks);
@@ -89,7 +91,7 @@ public final class TrainingStep {
         int epoch = graph.getEpochCount();
         try {
             Backward b = backward(batch, iteration, epoch);
-            graph.getUpdater().update(b.gradient(), iteration, epoch, batch.size(), LayerWorkspaceMgr.noWorkspaces());
+            graph.getUpdater().update(b.gradient(), iteration, epoch, batch.size(), graph.trainingWorkspaces());
             graph.params().subi(b.gradient().gradient());
             setIterationCount(iteration + 1);
             return new StepResult(iteration, epoch, b.losses(), b.weights(), b.penalty(), batch.size());
@@ -122,18 +124,29 @@ public final class TrainingStep {
         return new Backward(b.losses(), b.weights(), penalty, b.gradient());
     }
 
+    /** The forward pass, the losses and the backward pass, inside the graph's training workspaces. */
     private Backward unpenalised(BatchValidator.Batch batch, int iteration, int epoch) {
-        Forward forward = forward(batch, iteration, epoch);
+        return graph.trainingPass(batch.features(), batch.featuresMask(), activations -> {
+            Forward forward = forward(batch, activations, iteration, epoch);
+            return combinator.needsRepresentationGradients() ? split(forward, batch.size()) : whole(forward);
+        });
+    }
+
+    /** One backward pass of the whole graph from the weighted errors. */
+    private Backward whole(Forward forward) {
         INDArray[] errors = forward.errors();
-        if (!combinator.needsRepresentationGradients()) {
-            TaskWeights weights = weigh(forward.losses());
-            for (int t = 0; t < errors.length; t++) {
-                if (weights.weight(t) != 1.0) {
-                    errors[t].muli(weights.weight(t));
-                }
+        TaskWeights weights = weigh(forward.losses());
+        for (int t = 0; t < errors.length; t++) {
+            if (weights.weight(t) != 1.0) {
+                errors[t].muli(weights.weight(t));
             }
-            return new Backward(forward.losses(), weights, 0, graph.backpropGradient(errors));
         }
+        return new Backward(forward.losses(), weights, 0, graph.backpropagate(errors));
+    }
+
+    /** Each head alone with its unweighted error, the combinator, then the encoder once. */
+    private Backward split(Forward forward, int minibatch) {
+        INDArray[] errors = forward.errors();
         if (split == null) {
             split = new GraphBackward(graph, List.of(outputs), List.of(representations));
         }
@@ -145,7 +158,9 @@ public final class TrainingStep {
             Pair<INDArray, List<INDArray>> head = split.head(t, errors[t]);
             atRepresentation[t] = head.getFirst();
             headGradients.add(head.getSecond());
-            representationGradients.add(head.getFirst().div(batch.size()));
+            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                representationGradients.add(head.getFirst().div(minibatch));
+            }
         }
         TaskLosses losses = forward.losses().withRepresentationGradients(representationGradients);
         TaskWeights weights = weigh(losses);
@@ -177,9 +192,7 @@ public final class TrainingStep {
         return new TaskLosses(taskNames, losses, labelled, graph.getIterationCount(), graph.getEpochCount());
     }
 
-    private Forward forward(BatchValidator.Batch batch, int iteration, int epoch) {
-        graph.setLayerMaskArrays(batch.featuresMask() == null ? null : new INDArray[]{batch.featuresMask()}, null);
-        Map<String, INDArray> activations = graph.feedForward(new INDArray[]{batch.features()}, true, false);
+    private Forward forward(BatchValidator.Batch batch, Map<String, INDArray> activations, int iteration, int epoch) {
         double[] losses = new double[tasks.size()];
         int[] labelled = new int[tasks.size()];
         INDArray[] errors = new INDArray[tasks.size()];
@@ -200,7 +213,11 @@ public final class TrainingStep {
     }
 
     private TaskWeights weigh(TaskLosses losses) {
-        TaskWeights weights = combinator.combine(losses);
+        TaskWeights weights;
+        // arrays a combinator makes (and may keep as state) must not live in the step's workspace
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            weights = combinator.combine(losses);
+        }
         if (weights == null || weights.size() != tasks.size()) {
             throw new IllegalStateException(combinator + " returned " + (weights == null ? "no" : weights.size())
                     + " weights for " + tasks.size() + " tasks");
