@@ -1,0 +1,177 @@
+package org.mtl4j.bench;
+
+import org.mtl4j.core.MultiTaskNetwork;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The side-by-side timing harness: for each case, an mtl4j network (hard sharing, equal weights) and the
+ * equivalent plain DL4J {@code ComputationGraph} (same layers, one {@code OutputLayer} per task, same
+ * initial parameters through {@code setParams}, Adam(1e-3), FLOAT) train on the same fixed random
+ * minibatches in one JVM. The mtl4j step is {@code net.fit(MultiDataSet)}, the baseline step
+ * {@code graph.fit(MultiDataSet)}.
+ *
+ * <p><b>Timing.</b> Both sides warm up (30 steps each by default, fewer but at least 3 when that takes
+ * more than 15% of the case's budget), then blocks of {@code k} steps (10 by default) alternate: mtl4j,
+ * baseline, mtl4j, baseline, ... One sample is the mean ms/step of one block; a side gets 15 to 30 samples,
+ * as many as fit the case's wall-time budget (90 s by default; below 15 samples the block shrinks, down to
+ * one step). The report is the median sample of each side and their ratio. Steps are synchronous on
+ * ND4J's CPU backend, so the wall time of a block is its compute. Both sides run in one thread and so share
+ * that thread's DL4J workspaces, as two networks trained in turn by one application would.
+ *
+ * <p><b>Memory.</b> After the timing, each side is measured alone by {@link MemoryProbe}, by default in a
+ * fresh JVM per case ({@link ForkedMemoryProbe}; {@code --memory inproc} measures in this JVM instead).
+ * The reference point is the resident set size ({@code VmRSS}) after the thread's DL4J workspaces are
+ * destroyed and garbage is collected until the resident size is steady (so ND4J's deallocator threads have
+ * freed dropped buffers); the side is built from the shared initial parameters and trains 10 steps
+ * (workspaces reach their size); the kernel's resident high-water mark ({@code VmHWM}) is reset through
+ * {@code /proc/self/clear_refs} and the side trains 20 more steps (fewer for slow cases); the peak is
+ * {@code VmHWM} afterwards. The MEMORY line reports, per side, in MiB,
+ * {@code (VmHWM - reference RSS) + (live JVM heap after GC with the side alive - live heap before)}.
+ * <ul>
+ *   <li>It includes: ND4J's native buffers the side allocates (parameters, gradients, Adam state,
+ *       workspaces, activations and other arrays a step creates, including transient arrays inside a
+ *       step and arrays that wait for a JVM GC before ND4J frees them, so a side that allocates outside
+ *       workspaces shows a peak that depends on how often the JVM collects), the JVM objects of the model,
+ *       and any other growth of the process during the side's steps.</li>
+ *   <li>It excludes: the minibatches (made before the reference), ND4J's and the JVM's start-up footprint,
+ *       JIT-compiled code (both sides train a few steps before anything is measured), and JVM heap pages:
+ *       the probe JVM runs with {@code -Xms} equal to {@code -Xmx} and {@code -XX:+AlwaysPreTouch}, so the
+ *       heap is resident before the reference and heap churn does not count as resident growth.</li>
+ *   <li>JavaCPP's {@code Pointer.totalBytes()} is not used for the total: ND4J's CPU buffers and
+ *       workspaces are allocated in libnd4j, not through JavaCPP, so it does not see them (a 1 GB array
+ *       adds about 100 bytes to it). It is printed on the MEMORY-DETAIL line to show that.</li>
+ *   <li>The probe JVM tells glibc to return freed memory to the kernel ({@link ForkedMemoryProbe#MALLOC_ENV});
+ *       with glibc's defaults, as in this JVM ({@code --memory inproc}), the side measured second reuses
+ *       pages the first one freed and can show almost no growth.</li>
+ * </ul>
+ * The MEMORY-DETAIL line adds the resident growth after GC with the side still built (what it keeps:
+ * parameters, updater state, workspaces) and what stayed resident after the side was dropped.
+ *
+ * <p>Output, one case after another: {@code RESULT <case> mtl4j_ms=.. baseline_ms=.. ratio=..},
+ * {@code MEMORY <case> mtl4j_mb=.. baseline_mb=..}, then TIMING, MEMORY-DETAIL and CHECK lines with the
+ * sample spread, the median CPU ms/step of the timing thread over the same blocks (user and system time;
+ * steadier than wall time when other processes compete for the cores; with {@code OMP_NUM_THREADS > 1} it
+ * misses the OpenMP workers' share), minor page faults per timed step (first touches of fresh memory, from
+ * {@code /proc/self/stat}), the memory breakdown, and both sides' first-step loss. A parameter mismatch between the
+ * sides is printed as an ERROR line and makes the exit status 3; bad arguments give status 2.
+ */
+public final class SideBySide {
+
+    private SideBySide() {
+    }
+
+    /** Runs the harness with the given arguments (see {@link BenchArgs}) and exits with its status. */
+    public static void main(String[] args) {
+        BenchArgs parsed;
+        try {
+            parsed = BenchArgs.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("ERROR " + e.getMessage());
+            System.err.println(BenchArgs.usage());
+            System.exit(2);
+            return;
+        }
+        if (parsed.help()) {
+            System.out.println(BenchArgs.usage());
+            return;
+        }
+        int status = run(parsed, System.out);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    /**
+     * Prints the header, then runs and reports each selected case.
+     *
+     * @return the exit status: 0, or 3 when some case's sides did not have the same parameters
+     */
+    public static int run(BenchArgs args, PrintStream out) {
+        out.println(header());
+        if (!MemoryProbe.exactPeakAvailable()) {
+            out.println("NOTE the resident high-water mark cannot be reset here: memory peaks are sampled between steps");
+        }
+        if (!ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:+AlwaysPreTouch")) {
+            out.println("NOTE the JVM heap is not pre-touched (-XX:+AlwaysPreTouch): heap growth may count as memory");
+        }
+        CaseRunner runner = new CaseRunner(args.settings(), args.seed(), args.memory());
+        int status = 0;
+        for (BenchCase c : Cases.select(args.cases())) {
+            try {
+                CaseResult r = runner.run(c);
+                out.println(r.resultLine());
+                out.println(r.memoryLine());
+                r.detailLines().forEach(out::println);
+            } catch (IllegalStateException e) {
+                out.println("ERROR " + c.name() + ": " + e.getMessage());
+                status = 3;
+            }
+            out.flush();
+        }
+        return status;
+    }
+
+    /** One line: date, CPU model, cores, OMP_NUM_THREADS, Java, and ND4J backend facts. */
+    static String header() {
+        Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
+        List<String> parts = new ArrayList<>();
+        parts.add("HEADER date=" + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        parts.add("cpu=\"" + cpuModel() + "\"");
+        parts.add("cores=" + Runtime.getRuntime().availableProcessors());
+        String omp = System.getenv("OMP_NUM_THREADS");
+        parts.add("OMP_NUM_THREADS=" + (omp == null ? "unset" : omp));
+        parts.add("java=" + System.getProperty("java.version"));
+        parts.add("backend=" + env.getProperty("backend", "?"));
+        parts.add("blas=" + env.getProperty("blas.vendor", "?"));
+        parts.add("omp_threads=" + env.getOrDefault("omp.threads", "?"));
+        parts.add("blas_threads=" + env.getOrDefault("blas.threads", "?"));
+        parts.add("natives=" + nativesClassifier());
+        parts.add("max_heap_mb=" + Runtime.getRuntime().maxMemory() / (1L << 20));
+        parts.add("mtl_core=" + codeSource(MultiTaskNetwork.class));
+        return String.join(" ", parts);
+    }
+
+    /** Where a class was loaded from, with the file's modification time (the mtl-core build being measured). */
+    private static String codeSource(Class<?> type) {
+        try {
+            Path where = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path file = Files.isDirectory(where) ? where.resolve(type.getName().replace('.', '/') + ".class") : where;
+            return where.getFileName() + "@" + Files.getLastModifiedTime(file).toInstant().truncatedTo(ChronoUnit.SECONDS);
+        } catch (IOException | URISyntaxException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim().replace('"', '\'');
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return System.getProperty("os.arch", "unknown");
+        }
+        return System.getProperty("os.arch", "unknown");
+    }
+
+    private static String nativesClassifier() {
+        Matcher m = Pattern.compile("nd4j-native-[^/\\\\]*?-(linux[^/\\\\]*|windows[^/\\\\]*|macosx[^/\\\\]*)\\.jar")
+                .matcher(System.getProperty("java.class.path", ""));
+        return m.find() ? m.group(1) : "unknown";
+    }
+}

@@ -1,0 +1,30 @@
+package org.mtl4j.bench;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class CaseResultTest {
+
+    private static final MemoryProbe.Footprint MTL =
+            new MemoryProbe.Footprint(100L << 20, 110L << 20, 4L << 20, 0, 1L << 19, 42, true);
+    private static final MemoryProbe.Footprint BASE =
+            new MemoryProbe.Footprint(100L << 20, 103L << 20, 3L << 20, 0, 0, 42, true);
+
+    @Test
+    void resultAndMemoryLinesHaveTheReportedFormat() {
+        CaseResult r = new CaseResult("x", 10, 5, new double[]{3, 1, 2, 10}, new double[]{2, 2, 2},
+                new double[]{1, 1, 1, 1}, new double[]{1, 1, 1}, 5, 0, MTL, BASE,
+                BenchArgs.Memory.FORK, 1.5, 1.5, 3);
+        assertEquals(2.5, r.mtlMedian());
+        assertEquals(2.0, r.baselineMedian());
+        assertEquals("RESULT x mtl4j_ms=2.500 baseline_ms=2.000 ratio=1.250", r.resultLine());
+        assertEquals("MEMORY x mtl4j_mb=10.5 baseline_mb=3.0", r.memoryLine());
+    }
+
+    @Test
+    void footprintLineRoundTrips() {
+        assertEquals(MTL, MemoryProbe.Footprint.parse("FOOTPRINT mtl4j " + MTL.toLine()));
+        assertEquals(BASE, MemoryProbe.Footprint.parse(BASE.toLine()));
+    }
+}
