@@ -33,6 +33,16 @@ import java.util.Objects;
  * larger learning rate than the columns; {@link Builder#learningRateMultiplier(double)} scales the
  * network updater's learning rate for the units (default 1, i.e. no scaling).
  *
+ * <p>Reference code and departures: the paper reports that the units need a learning rate 10^2 to 10^3
+ * times the base rate, and Vandenhende et al.'s PyTorch reimplementation trains them at 100x with SGD
+ * (noting that Adam failed); the default multiplier here is 1 because with adaptive updaters (Adam, the
+ * default) a large multiplier makes the units jump: set it, with SGD, to follow the paper. A multiplier
+ * cannot scale a learning-rate schedule (an error says so). LibMTL initialises alpha to all ones and
+ * puts no unit after the last stage; here every stage, the last included, ends with a unit (as in the
+ * paper's figure and in Vandenhende et al.), and the paper's convex {@code (alpha_S, alpha_D)} is the default.
+ * Columns start from a fresh initialisation; starting them from trained single-task networks, which the
+ * paper found better, is up to the user (copy parameters with {@code graph().setParam}).
+ *
  * <p>The units are DL4J graph vertices ({@link CrossStitchVertex}, named {@code stitch_<stage>_<row>}), so
  * their weights sit in the network's flat parameter vector and are saved with it. Read them with
  * {@link #alphas(MultiTaskNetwork)}.

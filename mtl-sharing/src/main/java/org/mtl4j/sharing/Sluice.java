@@ -40,8 +40,28 @@ import java.util.Objects;
  * {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default); {@link CrossStitch.Init}
  * also offers identity and uniform. With K = 1, lambda = 0 and {@link Beta#LAST} a sluice network is a
  * cross-stitch network. Read the learned weights with {@link #alphas} and {@link #betas}.
+ *
+ * <p>Reference code and departures: the paper leaves open whether G are weights or activations. Here the
+ * penalty is on each column's stage output (activations) before the alpha mixing, with every example
+ * (and time step or pixel) a row of G, unnormalised: it grows with the minibatch size and the sequence
+ * length, so lambda must be tuned together with them (a TensorFlow reimplementation in deepchem does the
+ * same). The authors' code (sebastianruder/sluice-networks) instead penalises LSTM weight matrices, only
+ * for K = 2: {@link Builder#orthogonality(Orthogonality)} with {@link Orthogonality#WEIGHTS} penalises the
+ * weights of every dense, convolution and LSTM column layer split by output units (LSTM gate blocks kept
+ * aligned), for any K. The authors' code initialises alpha uniformly by default
+ * ({@link CrossStitch.Init#UNIFORM} here) and beta as here (0.9 on the last layer, not normalised); its
+ * defaults are K = 1 and no penalty, while this class follows the paper's K = 2 with a penalty. K > 2 sums
+ * the penalty over all pairs of subspaces.
  */
 public final class Sluice implements SharingStrategy {
+
+    /** What the orthogonality penalty constrains. */
+    public enum Orthogonality {
+        /** Each column's stage outputs (activations) before mixing: the paper's subspaces (default). */
+        ACTIVATIONS,
+        /** Each column layer's weights, split by output units: the authors' code (dense, convolution, LSTM). */
+        WEIGHTS
+    }
 
     /** How a task's representation combines its column's stage outputs (layer stitching). */
     public enum Beta {
@@ -61,16 +81,18 @@ public final class Sluice implements SharingStrategy {
     private final double alphaSelf;
     private final Beta beta;
     private final double betaLast;
+    private final Orthogonality orthogonality;
 
     /** Sluice with the defaults: 2 subspaces, lambda 0.01, alpha 0.9 self, learned beta starting at 0.9 last. */
     public Sluice() {
-        this(2, 0.01, CrossStitch.Init.PAPER, 0.9, Beta.WEIGHTED, 0.9);
+        this(2, 0.01, CrossStitch.Init.PAPER, 0.9, Beta.WEIGHTED, 0.9, Orthogonality.ACTIVATIONS);
     }
 
     @JsonCreator
     private Sluice(@JsonProperty("subspaces") int subspaces, @JsonProperty("lambda") double lambda,
                    @JsonProperty("init") CrossStitch.Init init, @JsonProperty("alphaSelf") double alphaSelf,
-                   @JsonProperty("beta") Beta beta, @JsonProperty("betaLast") double betaLast) {
+                   @JsonProperty("beta") Beta beta, @JsonProperty("betaLast") double betaLast,
+                   @JsonProperty("orthogonality") Orthogonality orthogonality) {
         if (subspaces < 1) {
             throw new IllegalArgumentException("sluice needs at least 1 subspace, got " + subspaces);
         }
@@ -87,6 +109,7 @@ public final class Sluice implements SharingStrategy {
         this.alphaSelf = alphaSelf;
         this.beta = Objects.requireNonNull(beta, "beta");
         this.betaLast = betaLast;
+        this.orthogonality = orthogonality == null ? Orthogonality.ACTIVATIONS : orthogonality;
     }
 
     /** Starts a configuration. */
@@ -107,7 +130,8 @@ public final class Sluice implements SharingStrategy {
             List<String> mixed = new ArrayList<>();
             for (int row = 0; row < columns; row++) {
                 String name = unitName(stage, active.get(row));
-                g.addVertex(name, new SluiceVertex(row, columns, subspaces, initialAlpha(row, columns), lambda,
+                double unitLambda = orthogonality == Orthogonality.ACTIVATIONS ? lambda : 0;
+                g.addVertex(name, new SluiceVertex(row, columns, subspaces, initialAlpha(row, columns), unitLambda,
                         updater.clone()), stageOutputs.toArray(new String[0]));
                 mixed.add(name);
             }
@@ -181,9 +205,22 @@ public final class Sluice implements SharingStrategy {
         throw new IllegalArgumentException("sluice does not support stage outputs of type " + type);
     }
 
-    /** The sum of the units' orthogonality penalties of the last forward pass; it adds its gradient in backprop. */
+    @Override
+    public void initParameters(ComputationGraph graph) {
+        if (orthogonality == Orthogonality.WEIGHTS && lambda > 0) {
+            WeightOrthogonality.check(graph, subspaces);
+        }
+    }
+
+    /**
+     * The orthogonality penalty: on activations, the sum of the units' penalties of the last forward pass
+     * (they add its gradient in backprop); on weights, computed here with its gradient.
+     */
     @Override
     public double penalty(ComputationGraph graph, INDArray gradient, double scale) {
+        if (orthogonality == Orthogonality.WEIGHTS) {
+            return lambda == 0 ? 0 : WeightOrthogonality.penalty(graph, subspaces, lambda, gradient, scale);
+        }
         double sum = 0;
         for (GraphVertex v : graph.getVertices()) {
             if (v instanceof SluiceUnit unit) {
@@ -280,21 +317,28 @@ public final class Sluice implements SharingStrategy {
         return betaLast;
     }
 
+    /** What the orthogonality penalty constrains. */
+    @JsonProperty("orthogonality")
+    public Orthogonality getOrthogonality() {
+        return orthogonality;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Sluice s && subspaces == s.subspaces && Double.compare(lambda, s.lambda) == 0
                 && init == s.init && Double.compare(alphaSelf, s.alphaSelf) == 0 && beta == s.beta
-                && Double.compare(betaLast, s.betaLast) == 0;
+                && Double.compare(betaLast, s.betaLast) == 0 && orthogonality == s.orthogonality;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(subspaces, lambda, init, alphaSelf, beta, betaLast);
+        return Objects.hash(subspaces, lambda, init, alphaSelf, beta, betaLast, orthogonality);
     }
 
     @Override
     public String toString() {
-        return "Sluice(subspaces=" + subspaces + ", lambda=" + lambda + ", init=" + init + ", beta=" + beta + ")";
+        return "Sluice(subspaces=" + subspaces + ", lambda=" + lambda + " on " + orthogonality + ", init=" + init
+                + ", beta=" + beta + ")";
     }
 
     /** Builds a {@link Sluice}. */
@@ -305,6 +349,7 @@ public final class Sluice implements SharingStrategy {
         private double alphaSelf = 0.9;
         private Beta beta = Beta.WEIGHTED;
         private double betaLast = 0.9;
+        private Orthogonality orthogonality = Orthogonality.ACTIVATIONS;
 
         private Builder() {
         }
@@ -346,9 +391,15 @@ public final class Sluice implements SharingStrategy {
             return this;
         }
 
+        /** What the orthogonality penalty constrains (activations by default, or weights as the authors' code). */
+        public Builder orthogonality(Orthogonality orthogonality) {
+            this.orthogonality = Objects.requireNonNull(orthogonality, "orthogonality");
+            return this;
+        }
+
         /** Builds the strategy. */
         public Sluice build() {
-            return new Sluice(subspaces, lambda, init, alphaSelf, beta, betaLast);
+            return new Sluice(subspaces, lambda, init, alphaSelf, beta, betaLast, orthogonality);
         }
     }
 }

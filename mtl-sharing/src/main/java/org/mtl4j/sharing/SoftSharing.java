@@ -41,7 +41,10 @@ import java.util.regex.Pattern;
  * (the pairwise sum equals {@code T} times the mean form's). For two tasks the pairwise form is Duong et
  * al.'s {@code lambda ||W_1 - W_2||^2}; the mean form is the usual generalisation to {@code T} tasks, half as
  * strong at {@code T = 2}. Duong et al. also penalise selected embeddings and give each parameter group its
- * own lambda; here one lambda covers every penalised trunk parameter.
+ * own lambda; here one lambda covers every penalised trunk parameter. Duong et al. pull a target-language
+ * parser towards a source parser; here all columns train jointly and pull on each other symmetrically.
+ * The penalty is a sum over parameter entries, not a mean (as some reimplementations use), so lambda
+ * values do not transfer between the two.
  *
  * <p>By default the penalty covers the trunk layers' weight parameters (those their DL4J parameter
  * initializer calls weights: dense and convolution kernels {@code W}, an LSTM's {@code W} and {@code RW});

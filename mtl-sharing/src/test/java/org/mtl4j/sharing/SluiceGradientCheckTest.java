@@ -101,6 +101,27 @@ class SluiceGradientCheckTest {
     }
 
     @Test
+    void weightOrthogonalityOnDenseAndRecurrentTrunks() {
+        MultiTaskNetwork dense = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(3, Activation.TANH, 4, 4))
+                .task(Task.classification("c", 2)).task(Task.regression("r"))
+                .sharing(Sluice.builder().lambda(0.5).orthogonality(Sluice.Orthogonality.WEIGHTS).build())
+                .updater(new NoOp()).dataType(DataType.DOUBLE).seed(16).build();
+        RandomData d = new RandomData(17, DataType.DOUBLE);
+        check(dense, RandomData.dataSet(d.gaussian(3, 3), new INDArray[]{d.oneHot(3, 2), d.gaussian(3, 1)}, null),
+                new double[]{1, 1});
+        MultiTaskNetwork recurrent = MultiTaskNetwork.builder()
+                .trunk(SharedTrunk.builder(InputType.recurrent(2))
+                        .layer(new LSTM.Builder().nOut(4).activation(Activation.TANH).build()).build())
+                .task(Task.classification("tag", 2))
+                .task(Task.regression("total").withHead(Head.linear().lastTimeStep()))
+                .sharing(Sluice.builder().lambda(0.5).orthogonality(Sluice.Orthogonality.WEIGHTS).build())
+                .updater(new NoOp()).dataType(DataType.DOUBLE).seed(18).build();
+        check(recurrent, RandomData.dataSet(d.gaussian(2, 2, 3),
+                new INDArray[]{d.oneHotSequence(2, 2, 3), d.gaussian(2, 1)}, null), new double[]{1, 1});
+    }
+
+    @Test
     void convolutionalTrunk() {
         SharedTrunk trunk = SharedTrunk.builder(InputType.convolutional(3, 3, 1))
                 .layer(new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.TANH).build())

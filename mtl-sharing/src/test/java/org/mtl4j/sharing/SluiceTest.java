@@ -100,6 +100,49 @@ class SluiceTest {
     }
 
     @Test
+    void weightPenaltyEqualsAHandComputedSumOverColumnLayers() {
+        double lambda = 0.2;
+        MultiTaskNetwork net = network(Sluice.builder().lambda(lambda).orthogonality(Sluice.Orthogonality.WEIGHTS)
+                .beta(Sluice.Beta.LAST).build(), 4, 6);
+        double expected = 0;
+        for (int column = 0; column < 2; column++) {
+            for (int stage = 0; stage < 2; stage++) {
+                double[][] w = net.graph().getParam(Columns.layerName(column, stage, 0) + "_W").toDoubleMatrix();
+                int d = w[0].length / 2;
+                for (int a = 0; a < d; a++) {
+                    for (int b = 0; b < d; b++) {
+                        double dot = 0;
+                        for (double[] input : w) {
+                            dot += input[a] * input[d + b];
+                        }
+                        expected += lambda * dot * dot;
+                    }
+                }
+            }
+        }
+        assertTrue(expected > 0);
+        assertEquals(expected, net.penalty(), 1e-12);
+        for (var v : net.graph().getVertices()) {
+            if (v.getVertexName().startsWith("sluice_") && !v.getVertexName().startsWith("sluice_beta")) {
+                assertEquals(0.0, ((org.mtl4j.sharing.graph.SluiceUnit) v).penalty(), 0.0,
+                        "no activation penalty in weights mode");
+            }
+        }
+    }
+
+    @Test
+    void weightPenaltyRejectsLayersItCannotSplit() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MultiTaskNetwork.builder()
+                .trunk(org.mtl4j.core.SharedTrunk.builder(org.deeplearning4j.nn.conf.inputs.InputType.recurrent(3))
+                        .layer(new org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn.Builder().nOut(4).build()).build())
+                .task(Task.regression("a").withHead(org.mtl4j.core.Head.linear().lastTimeStep()))
+                .task(Task.regression("b").withHead(org.mtl4j.core.Head.linear().lastTimeStep()))
+                .sharing(Sluice.builder().orthogonality(Sluice.Orthogonality.WEIGHTS).build()).build());
+        assertEquals("sluice weight orthogonality supports dense, convolution and LSTM layers, but trunk layer"
+                + " col0_0_0 is a SimpleRnn", e.getMessage());
+    }
+
+    @Test
     void initialWeightsFollowThePaperDefaults() {
         MultiTaskNetwork net = network(new Sluice(), 4, 4, 4);
         INDArray alpha = Sluice.alphas(net).get(0);
@@ -132,11 +175,11 @@ class SluiceTest {
     void configurationsRoundTripThroughDl4jJsonWithTheirFieldNames() throws IOException {
         ObjectMapper mapper = NeuralNetConfiguration.mapper();
         Sluice sharing = Sluice.builder().subspaces(3).lambda(0.2).init(CrossStitch.Init.UNIFORM)
-                .beta(Sluice.Beta.CONCAT).betaLast(0.6).build();
+                .beta(Sluice.Beta.CONCAT).betaLast(0.6).orthogonality(Sluice.Orthogonality.WEIGHTS).build();
         String json = mapper.writeValueAsString(sharing);
         assertEquals(sharing, mapper.readValue(json, Sluice.class));
         for (String field : List.of("\"subspaces\"", "\"lambda\"", "\"init\"", "\"alphaSelf\"", "\"beta\"",
-                "\"betaLast\"")) {
+                "\"betaLast\"", "\"orthogonality\"")) {
             assertTrue(json.contains(field), field + " in " + json);
         }
         SluiceVertex vertex = new SluiceVertex(0, 2, 2, new double[]{1, 2, 3, 4, 5, 6, 7, 8}, 0.4, new Adam(0.1));
