@@ -1,9 +1,9 @@
 package org.mtl4j.core;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.mtl4j.core.testing.DoublePrecision;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
@@ -11,7 +11,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,20 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * classification head, a masked multi-output regression head, fixed weights (1.5, 0.5). Every
  * parameter, epsilon 1e-6, max relative error 1e-3, absolute errors below 1e-9 ignored.
  */
+@ExtendWith(DoublePrecision.class)
 class HardSharingGradientCheckTest {
-
-    private static DataType previousDefault;
-
-    @BeforeAll
-    static void doublePrecision() {
-        previousDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restorePrecision() {
-        Nd4j.setDefaultDataTypes(previousDefault, previousDefault);
-    }
 
     @ParameterizedTest(name = "minibatch {0}")
     @ValueSource(ints = {1, 3, 6})

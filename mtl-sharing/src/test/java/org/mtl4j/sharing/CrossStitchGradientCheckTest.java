@@ -5,14 +5,14 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.DoublePrecision;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
@@ -33,20 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * absolute errors below 1e-9 ignored) of cross-stitch networks, scalar and per-channel units, on dense,
  * convolutional and recurrent trunks. The units' weights are randomised so that no term vanishes.
  */
+@ExtendWith(DoublePrecision.class)
 class CrossStitchGradientCheckTest {
-
-    private static DataType previous;
-
-    @BeforeAll
-    static void doublePrecision() {
-        previous = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(previous, previous);
-    }
 
     private static void randomiseUnits(MultiTaskNetwork net, long seed) {
         Random r = new Random(seed);

@@ -4,9 +4,8 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.mtl4j.core.FixedWeights;
@@ -14,6 +13,7 @@ import org.mtl4j.core.Head;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.DoublePrecision;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
@@ -21,7 +21,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 
 import java.util.Random;
@@ -35,20 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * penalty (lambda 0.5, so that it matters), every layer-stitching mode, on dense, recurrent and
  * convolutional trunks. Alpha and beta are randomised so that no term vanishes.
  */
+@ExtendWith(DoublePrecision.class)
 class SluiceGradientCheckTest {
-
-    private static DataType previous;
-
-    @BeforeAll
-    static void doublePrecision() {
-        previous = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(previous, previous);
-    }
 
     private static void check(MultiTaskNetwork net, MultiDataSet batch, double[] weights) {
         Random r = new Random(4);

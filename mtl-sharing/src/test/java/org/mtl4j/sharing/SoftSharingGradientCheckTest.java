@@ -1,8 +1,7 @@
 package org.mtl4j.sharing;
 
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.mtl4j.core.FixedWeights;
@@ -10,6 +9,7 @@ import org.mtl4j.core.Head;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.DoublePrecision;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.RecordingCombinator;
@@ -18,7 +18,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 
 import java.util.Arrays;
@@ -33,20 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fixed weights, lambda 0.3 so that the penalty's gradient is of the order of the losses'. Every parameter,
  * epsilon 1e-6, max relative error 1e-3, absolute errors below 1e-9 ignored.
  */
+@ExtendWith(DoublePrecision.class)
 class SoftSharingGradientCheckTest {
-
-    private static DataType previousDefault;
-
-    @BeforeAll
-    static void doublePrecision() {
-        previousDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restorePrecision() {
-        Nd4j.setDefaultDataTypes(previousDefault, previousDefault);
-    }
 
     private static MultiTaskNetwork network(SoftSharing sharing, int tasks, LossCombinator losses) {
         MultiTaskNetwork.Builder b = MultiTaskNetwork.builder()

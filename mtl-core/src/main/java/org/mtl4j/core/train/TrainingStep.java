@@ -2,7 +2,6 @@ package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.StepResult;

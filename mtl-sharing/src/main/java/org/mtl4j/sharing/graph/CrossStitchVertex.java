@@ -1,23 +1,14 @@
 package org.mtl4j.sharing.graph;
 
-import org.deeplearning4j.nn.api.TrainingConfig;
-import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
-import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
-import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
-import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -52,7 +43,7 @@ public final class CrossStitchVertex extends TrainableVertex {
     public CrossStitchVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
                              @JsonProperty("channels") long channels, @JsonProperty("init") double[] init,
                              @JsonProperty("frozen") boolean frozen, @JsonProperty("updater") IUpdater updater) {
-        super(updater);
+        super(updater, columns, "cross-stitch unit");
         if (columns < 1 || row < 0 || row >= columns) {
             throw new IllegalArgumentException("cross-stitch row " + row + " out of range for " + columns + " columns");
         }
@@ -124,16 +115,6 @@ public final class CrossStitchVertex extends TrainableVertex {
     }
 
     @Override
-    public int minVertexInputs() {
-        return columns;
-    }
-
-    @Override
-    public int maxVertexInputs() {
-        return columns;
-    }
-
-    @Override
     public org.deeplearning4j.nn.graph.vertex.GraphVertex instantiate(ComputationGraph graph, String name, int idx,
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
@@ -145,19 +126,6 @@ public final class CrossStitchVertex extends TrainableVertex {
             }
         }
         return new CrossStitchUnit(graph, name, idx, networkDatatype, this, paramsView);
-    }
-
-    @Override
-    public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
-        if (vertexInputs.length != columns) {
-            throw new InvalidInputTypeException("cross-stitch unit needs " + columns + " inputs, got " + vertexInputs.length);
-        }
-        for (InputType t : vertexInputs) {
-            if (!t.equals(vertexInputs[0])) {
-                throw new InvalidInputTypeException("cross-stitch inputs differ: " + Arrays.toString(vertexInputs));
-            }
-        }
-        return vertexInputs[0];
     }
 
     @Override

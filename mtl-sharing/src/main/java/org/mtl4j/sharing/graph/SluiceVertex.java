@@ -1,8 +1,6 @@
 package org.mtl4j.sharing.graph;
 
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -50,7 +48,7 @@ public final class SluiceVertex extends TrainableVertex {
     public SluiceVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
                         @JsonProperty("subspaces") int subspaces, @JsonProperty("init") double[] init,
                         @JsonProperty("lambda") double lambda, @JsonProperty("updater") IUpdater updater) {
-        super(updater);
+        super(updater, columns, "sluice unit");
         if (columns < 1 || row < 0 || row >= columns) {
             throw new IllegalArgumentException("sluice row " + row + " out of range for " + columns + " columns");
         }
@@ -126,16 +124,6 @@ public final class SluiceVertex extends TrainableVertex {
     }
 
     @Override
-    public int minVertexInputs() {
-        return columns;
-    }
-
-    @Override
-    public int maxVertexInputs() {
-        return columns;
-    }
-
-    @Override
     public org.deeplearning4j.nn.graph.vertex.GraphVertex instantiate(ComputationGraph graph, String name, int idx,
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
@@ -146,19 +134,6 @@ public final class SluiceVertex extends TrainableVertex {
             }
         }
         return new SluiceUnit(graph, name, idx, networkDatatype, this, paramsView);
-    }
-
-    @Override
-    public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
-        if (vertexInputs.length != columns) {
-            throw new InvalidInputTypeException("sluice unit needs " + columns + " inputs, got " + vertexInputs.length);
-        }
-        for (InputType t : vertexInputs) {
-            if (!t.equals(vertexInputs[0])) {
-                throw new InvalidInputTypeException("sluice inputs differ: " + Arrays.toString(vertexInputs));
-            }
-        }
-        return vertexInputs[0];
     }
 
     @Override

@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.api.TrainingConfig;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -12,23 +13,57 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Base of the configurations of mixing vertices with learned parameters: it is the vertex's DL4J
- * {@link TrainingConfig}, so the network's updater trains the parameters with the updater given here
- * (no regularisation, no gradient normalisation).
+ * Base of the configurations of mixing vertices with learned parameters: a vertex reading a fixed number
+ * of inputs of one type and putting out that type, and the vertex's DL4J {@link TrainingConfig}, so the
+ * network's updater trains the parameters with the updater given here (no regularisation, no gradient
+ * normalisation).
  */
 public abstract class TrainableVertex extends GraphVertex implements TrainingConfig {
 
     private final IUpdater updater;
+    private final int inputs;
+    private final String what;
     private String name;
     private DataType dataType = DataType.FLOAT;
 
-    /** @param updater the updater of the vertex's parameters */
-    protected TrainableVertex(IUpdater updater) {
-        this.updater = Objects.requireNonNull(updater, "updater of " + getClass().getSimpleName());
+    /**
+     * @param updater the updater of the vertex's parameters
+     * @param inputs  the number of inputs the vertex reads
+     * @param what    what the vertex is, for error messages ("cross-stitch unit")
+     */
+    protected TrainableVertex(IUpdater updater, int inputs, String what) {
+        this.updater = Objects.requireNonNull(updater, "updater of " + what);
+        this.inputs = inputs;
+        this.what = what;
+    }
+
+    @Override
+    public int minVertexInputs() {
+        return inputs;
+    }
+
+    @Override
+    public int maxVertexInputs() {
+        return inputs;
+    }
+
+    /** The type of the inputs, which must all be the same. */
+    @Override
+    public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
+        if (vertexInputs.length != inputs) {
+            throw new InvalidInputTypeException(what + " needs " + inputs + " inputs, got " + vertexInputs.length);
+        }
+        for (InputType t : vertexInputs) {
+            if (!t.equals(vertexInputs[0])) {
+                throw new InvalidInputTypeException(what + " inputs differ: " + Arrays.toString(vertexInputs));
+            }
+        }
+        return vertexInputs[0];
     }
 
     /** The updater of the vertex's parameters. */
