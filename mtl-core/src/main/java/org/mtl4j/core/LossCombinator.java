@@ -1,5 +1,7 @@
 package org.mtl4j.core;
 
+import org.nd4j.linalg.learning.config.IUpdater;
+
 import java.util.List;
 
 /**
@@ -24,6 +26,15 @@ public interface LossCombinator {
     default void init(List<Task> tasks) {
     }
 
+    /**
+     * The network calls this form of init (once, when it is built or loaded), with the configuration of
+     * its own updater, for combinators whose learnable parameters the network's updater trains by default.
+     * By default it calls {@link #init(List)}.
+     */
+    default void init(List<Task> tasks, IUpdater networkUpdater) {
+        init(tasks);
+    }
+
     /** The weights for this step. */
     TaskWeights combine(TaskLosses losses);
 
@@ -37,6 +48,14 @@ public interface LossCombinator {
      */
     default boolean needsRepresentationGradients() {
         return false;
+    }
+
+    /**
+     * Called once after every training step's parameter update (not by {@code MultiTaskNetwork.gradient}),
+     * with the losses and the weights of the step: a combinator updates its learnable parameters or its
+     * history here.
+     */
+    default void update(TaskLosses losses, TaskWeights applied) {
     }
 
     /** The combinator's state between steps, as plain numbers (empty when it has none). */

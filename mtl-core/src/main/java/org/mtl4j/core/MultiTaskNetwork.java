@@ -65,6 +65,7 @@ public final class MultiTaskNetwork {
     private final List<Task> tasks;
     private final SharingStrategy sharing;
     private final LossCombinator combinator;
+    private final IUpdater updater;
     private final MultiTaskGraph graph;
     private final List<String> outputs;
     private final List<String> representations;
@@ -76,15 +77,17 @@ public final class MultiTaskNetwork {
 
     /**
      * Assembles a network from an initialised graph; used by the builder and by {@link ModelFile}.
-     * The combinator must already be initialised for {@code tasks}.
+     * The combinator must already be initialised for {@code tasks}; {@code updater} is the network's updater
+     * configuration.
      */
     public MultiTaskNetwork(InputType inputType, List<Task> tasks, SharingStrategy sharing, LossCombinator combinator,
-                            MultiTaskGraph graph, List<String> outputs, List<String> representations,
+                            IUpdater updater, MultiTaskGraph graph, List<String> outputs, List<String> representations,
                             boolean[] sequence) {
         this.inputType = Objects.requireNonNull(inputType, "inputType");
         this.tasks = List.copyOf(tasks);
         this.sharing = Objects.requireNonNull(sharing, "sharing");
         this.combinator = Objects.requireNonNull(combinator, "combinator");
+        this.updater = Objects.requireNonNull(updater, "updater");
         this.graph = Objects.requireNonNull(graph, "graph");
         this.outputs = List.copyOf(outputs);
         this.representations = List.copyOf(representations);
@@ -319,6 +322,11 @@ public final class MultiTaskNetwork {
         return combinator;
     }
 
+    /** The network's updater configuration (every layer's, unless a layer sets its own). */
+    public IUpdater updater() {
+        return updater;
+    }
+
     /** The type of the features the trunk reads. */
     public InputType inputType() {
         return inputType;
@@ -461,7 +469,7 @@ public final class MultiTaskNetwork {
                             + before + " and " + t + "); task names must be unique");
                 }
             }
-            combinator.init(tasks);
+            combinator.init(tasks, updater);
             NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder()
                     .updater(updater)
                     .weightInit(weightInit)
@@ -478,7 +486,7 @@ public final class MultiTaskNetwork {
             sharing.initParameters(graph);
             log.debug("built {} tasks {} with {} parameters", tasks.size(),
                     Arrays.toString(tasks.stream().map(Task::name).toArray()), graph.numParams());
-            return new MultiTaskNetwork(trunk.inputType(), tasks, sharing, combinator, graph,
+            return new MultiTaskNetwork(trunk.inputType(), tasks, sharing, combinator, updater, graph,
                     assembled.outputNames(), assembled.representations(), assembled.sequence());
         }
     }

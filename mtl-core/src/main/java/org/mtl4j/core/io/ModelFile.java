@@ -16,6 +16,7 @@ import org.mtl4j.core.TaskRole;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -43,7 +44,7 @@ import java.util.zip.ZipOutputStream;
 /**
  * The saved form of a {@link MultiTaskNetwork}: a zip archive holding
  * <ul>
- *   <li>{@code mtl4j.json}: format version, input type, tasks (name, kind, role, labels index, output
+ *   <li>{@code mtl4j.json}: format version, input type, the network's updater configuration, tasks (name, kind, role, labels index, output
  *       activation and loss, head layers), graph output and representation vertex names, sharing strategy
  *       and loss combinator
  *       (class, configuration, state);</li>
@@ -74,6 +75,7 @@ public final class ModelFile {
         meta.put("format", FORMAT);
         meta.put("version", FORMAT_VERSION);
         meta.set("inputType", mapper.valueToTree(network.inputType()));
+        meta.set("updater", mapper.valueToTree(network.updater()));
         ArrayNode tasks = meta.putArray("tasks");
         for (Task task : network.tasks()) {
             tasks.add(taskToJson(mapper, task));
@@ -142,6 +144,7 @@ public final class ModelFile {
                         + FORMAT_VERSION + (version > FORMAT_VERSION ? "; it was written by a newer mtl4j" : ""));
             }
             InputType inputType = mapper.treeToValue(required(meta, "inputType", file), InputType.class);
+            IUpdater updater = mapper.treeToValue(required(meta, "updater", file), IUpdater.class);
             List<Task> tasks = new ArrayList<>();
             for (JsonNode t : required(meta, "tasks", file)) {
                 tasks.add(taskFromJson(mapper, t, file));
@@ -188,9 +191,9 @@ public final class ModelFile {
             } else if (updaterView != null && updaterView.length() > 0) {
                 throw new IOException(file + ": the updater has state but the file has no " + UPDATER + "; the file is damaged");
             }
-            losses.init(tasks);
+            losses.init(tasks, updater);
             losses.restoreState(state);
-            return new MultiTaskNetwork(inputType, tasks, sharing, losses, graph, outputs, representations, sequence);
+            return new MultiTaskNetwork(inputType, tasks, sharing, losses, updater, graph, outputs, representations, sequence);
         } catch (RuntimeException e) {
             throw new IOException(file + " could not be read as an mtl4j model: " + e.getMessage(), e);
         }

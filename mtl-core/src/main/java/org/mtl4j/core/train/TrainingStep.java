@@ -93,6 +93,9 @@ public final class TrainingStep {
             graph.getUpdater().update(b.gradient(), iteration, epoch, batch.size(), graph.trainingWorkspaces());
             graph.params().subi(b.gradient().gradient());
             setIterationCount(iteration + 1);
+            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                combinator.update(b.losses(), b.weights());
+            }
             return new StepResult(iteration, epoch, b.losses(), b.weights(), b.penalty(), batch.size());
         } finally {
             graph.clearLayerMaskArrays();
