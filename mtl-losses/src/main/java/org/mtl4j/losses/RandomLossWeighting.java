@@ -1,0 +1,109 @@
+package org.mtl4j.losses;
+
+import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.SplittableRandom;
+
+/**
+ * Random loss weighting, RLW (Lin, Ye, Xu, Shi, Zhang and Kwok, "Reasonable Effectiveness of Random
+ * Weighting: A Litmus Test for Multi-Task Learning", TMLR 2022). Every step draws fresh weights
+ * <pre>
+ *   w = softmax(z),   z_t ~ N(0, 1) independently per task,
+ * </pre>
+ * so the weights are positive and sum to 1 (not to the task count), each with expectation 1/T over steps,
+ * T the number of tasks. This is the paper's default (normal) sampling distribution and what LibMTL's
+ * {@code weighting/RLW.py} does ({@code softmax(randn(task_num))}, no rescaling); the paper's other
+ * distributions (uniform, Dirichlet, Bernoulli) are not offered. Because the weights sum to 1, the step
+ * is about 1/T the size of the one with equal weights 1; scale the learning rate when comparing.
+ *
+ * <p>The draw is a function of the seed (default 0) and the network's iteration count
+ * ({@link TaskLosses#iteration()}) alone: no random state is kept, resumed training equals uninterrupted,
+ * and {@code MultiTaskNetwork.gradient} at a given iteration sees the weights that the training step would.
+ * LibMTL draws from PyTorch's global generator instead, so its weights depend on everything else drawn.
+ */
+public final class RandomLossWeighting implements LossCombinator {
+
+    private final long seed;
+
+    /** Seed 0. */
+    public RandomLossWeighting() {
+        this(0L);
+    }
+
+    /** The given seed. */
+    @JsonCreator
+    public RandomLossWeighting(@JsonProperty("seed") long seed) {
+        this.seed = seed;
+    }
+
+    @Override
+    public TaskWeights combine(TaskLosses losses) {
+        return new TaskWeights(weights(losses.iteration(), losses.size()));
+    }
+
+    /** The weights drawn for {@code iteration} with {@code tasks} tasks: a softmax of standard normal draws. */
+    public double[] weights(long iteration, int tasks) {
+        if (tasks < 1) {
+            throw new IllegalArgumentException("random loss weighting needs at least 1 task, got " + tasks);
+        }
+        SplittableRandom random = new SplittableRandom(mix64(seed ^ mix64(iteration + 0x9E3779B97F4A7C15L)));
+        double[] w = new double[tasks];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < tasks; t++) {
+            w[t] = standardNormal(random);
+            max = Math.max(max, w[t]);
+        }
+        double total = 0;
+        for (int t = 0; t < tasks; t++) {
+            w[t] = Math.exp(w[t] - max);
+            total += w[t];
+        }
+        for (int t = 0; t < tasks; t++) {
+            w[t] /= total;
+        }
+        return w;
+    }
+
+    /**
+     * A standard normal draw by the Box-Muller transform, from SplittableRandom's specified {@code nextDouble}
+     * (its {@code nextGaussian} is an implementation detail that may change between JDKs, which would change
+     * the weights of a resumed run).
+     */
+    private static double standardNormal(SplittableRandom random) {
+        double u1 = 1.0 - random.nextDouble();
+        double u2 = random.nextDouble();
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Stafford's variant 13 of the MurmurHash3 finaliser: spreads nearby seeds and iterations apart. */
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** The seed of the draws. */
+    @JsonProperty("seed")
+    public long getSeed() {
+        return seed;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RandomLossWeighting r && seed == r.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(seed);
+    }
+
+    @Override
+    public String toString() {
+        return "RandomLossWeighting(seed=" + seed + ")";
+    }
+}
