@@ -14,7 +14,8 @@ import java.util.Set;
  * <pre>
  * --cases all | name,name,...   which cases to run (default: all, in the standard order)
  * --quick                       a smoke run: few steps and samples, numbers only roughly indicative
- * --budget-s SECONDS            the target wall time of one case (default 90, 20 with --quick)
+ * --budget-s SECONDS            the target wall time of one case (default 90, 20 with --quick; a case may
+ *                               have a smaller default of its own: 30 for the multi-column cases)
  * --seed N                      the seed of parameters and data (default 42)
  * --memory fork | inproc        measure memory in a fresh JVM per case (default), or in the timing JVM
  *                               (faster, but the second side measured can reuse the first one's freed pages)
@@ -104,6 +105,18 @@ public record BenchArgs(List<String> cases, boolean quick, OptionalDouble budget
     public Settings settings() {
         Settings base = quick ? Settings.quick() : Settings.standard();
         return budgetS.isPresent() ? base.withBudget(budgetS.getAsDouble()) : base;
+    }
+
+    /**
+     * The run sizes for one case: {@link #settings()}, with the case's own budget when it has one and
+     * {@code --budget-s} was not given (the smaller of it and the settings' default).
+     */
+    public Settings settingsFor(BenchCase c) {
+        Settings base = settings();
+        if (budgetS.isPresent() || c.budgetS().isEmpty()) {
+            return base;
+        }
+        return base.withBudget(Math.min(base.budgetS(), c.budgetS().getAsDouble()));
     }
 
     private static List<String> parseCases(String value) {

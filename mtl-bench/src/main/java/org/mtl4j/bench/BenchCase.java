@@ -8,12 +8,15 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.mtl4j.core.HardSharing;
 import org.mtl4j.core.Head;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
+import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskKind;
 import org.mtl4j.core.graph.NetworkGraph;
+import org.mtl4j.sharing.Columns;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -23,19 +26,26 @@ import org.nd4j.linalg.learning.config.Adam;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalDouble;
 import java.util.Random;
-import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * One side-by-side case: an mtl4j network under hard sharing with equal task weights, and its twin, a plain
- * DL4J {@link ComputationGraph} wired by hand with the same layers, one {@link OutputLayer} per task (the
- * task's own activation and loss), the same vertex names ({@code trunk_<stage>_<layer>},
- * {@code head_<task>_last}, {@code head_<task>_out}) and the same global settings (Adam(1e-3), Xavier,
- * FLOAT), so that {@code baseline.setParams(net.params().dup())} starts both from identical parameters.
+ * One side-by-side case: an mtl4j network and its plain DL4J twin ({@link Baseline}), built from the same
+ * layers and global settings (Adam(1e-3), Xavier, FLOAT) and started from the same initial parameters.
+ *
+ * <ul>
+ *   <li>{@link #hard}: hard sharing with equal task weights, against one graph wired by hand with the same
+ *       layers, one {@link OutputLayer} per task (the task's own activation and loss) and the same vertex
+ *       names ({@code trunk_<stage>_<layer>}, {@code head_<task>_last}, {@code head_<task>_out}), so that
+ *       {@code baseline.setParams(net.params().dup())} starts both sides from identical parameters.</li>
+ *   <li>{@link #columns}: a multi-column strategy (cross-stitch, soft sharing, sluice) with equal task
+ *       weights, against one such single-task graph per task, trained in turn on each minibatch: the cost
+ *       floor of {@code T} columns. Graph {@code t} starts from column {@code t}'s trunk and task {@code t}'s
+ *       head; the mixing units (and the soft-sharing penalty) have no counterpart.</li>
+ * </ul>
  *
  * <p>Heads are linear ({@code Head.linear()}, or {@code Head.linear().lastTimeStep()} on a recurrent trunk);
  * every task predicts one output per example.
@@ -51,8 +61,36 @@ public final class BenchCase {
     private final int timeSteps;
     private final Supplier<SharedTrunk> trunk;
     private final List<Task> tasks;
+    private final Supplier<SharingStrategy> sharing;
+    private final boolean perTaskBaseline;
+    private final OptionalDouble budgetS;
+
+    private BenchCase(String name, String description, int batchSize, int timeSteps, Supplier<SharedTrunk> trunk,
+                      List<Task> tasks, Supplier<SharingStrategy> sharing, boolean perTaskBaseline,
+                      OptionalDouble budgetS) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.description = Objects.requireNonNull(description, "description");
+        this.batchSize = batchSize;
+        this.timeSteps = timeSteps;
+        this.trunk = Objects.requireNonNull(trunk, "trunk");
+        this.tasks = List.copyOf(tasks);
+        this.sharing = Objects.requireNonNull(sharing, "sharing");
+        this.perTaskBaseline = perTaskBaseline;
+        this.budgetS = Objects.requireNonNull(budgetS, "budgetS");
+        for (Task t : this.tasks) {
+            if (!t.head().layers().isEmpty()) {
+                throw new IllegalArgumentException("case " + name + ", task \"" + t.name()
+                        + "\": the baseline wiring supports linear heads only, got " + t.head());
+            }
+        }
+        if (budgetS.isPresent() && !(budgetS.getAsDouble() > 0)) {
+            throw new IllegalArgumentException("case " + name + ": the budget must be > 0 s, got " + budgetS.getAsDouble());
+        }
+    }
 
     /**
+     * A hard-sharing case against one joint DL4J graph.
+     *
      * @param name        the case name used on the command line and in the report
      * @param description one line saying what the case is
      * @param batchSize   examples per minibatch
@@ -60,20 +98,28 @@ public final class BenchCase {
      * @param trunk       makes a fresh trunk (fresh layer configurations) for each build
      * @param tasks       the tasks, in order; their heads must be linear
      */
-    public BenchCase(String name, String description, int batchSize, int timeSteps, Supplier<SharedTrunk> trunk,
-                     List<Task> tasks) {
-        this.name = Objects.requireNonNull(name, "name");
-        this.description = Objects.requireNonNull(description, "description");
-        this.batchSize = batchSize;
-        this.timeSteps = timeSteps;
-        this.trunk = Objects.requireNonNull(trunk, "trunk");
-        this.tasks = List.copyOf(tasks);
-        for (Task t : this.tasks) {
-            if (!t.head().layers().isEmpty()) {
-                throw new IllegalArgumentException("case " + name + ", task \"" + t.name()
-                        + "\": the baseline wiring supports linear heads only, got " + t.head());
-            }
-        }
+    public static BenchCase hard(String name, String description, int batchSize, int timeSteps,
+                                 Supplier<SharedTrunk> trunk, List<Task> tasks) {
+        return new BenchCase(name, description, batchSize, timeSteps, trunk, tasks, HardSharing::new, false,
+                OptionalDouble.empty());
+    }
+
+    /**
+     * A multi-column case against one single-task DL4J graph per task.
+     *
+     * @param name        the case name used on the command line and in the report
+     * @param description one line saying what the case is
+     * @param batchSize   examples per minibatch
+     * @param trunk       makes a fresh trunk (fresh layer configurations) for each build; not recurrent
+     * @param tasks       the tasks, in order; their heads must be linear
+     * @param sharing     makes the strategy for each build (its encoder must name the column layers as
+     *                    {@link Columns#layerName} does)
+     * @param budgetS     the case's wall-time budget in seconds when none is given on the command line (the
+     *                    smaller of it and the settings' default applies)
+     */
+    public static BenchCase columns(String name, String description, int batchSize, Supplier<SharedTrunk> trunk,
+                                    List<Task> tasks, Supplier<SharingStrategy> sharing, double budgetS) {
+        return new BenchCase(name, description, batchSize, 0, trunk, tasks, sharing, true, OptionalDouble.of(budgetS));
     }
 
     /** The case name. */
@@ -96,11 +142,22 @@ public final class BenchCase {
         return tasks;
     }
 
-    /** Builds the mtl4j side: hard sharing, equal weights, Adam(1e-3), FLOAT, seeded Xavier initialisation. */
+    /** Whether the baseline is one single-task graph per task (else one graph with an output per task). */
+    public boolean perTaskBaseline() {
+        return perTaskBaseline;
+    }
+
+    /** The case's own wall-time budget, used when none is given on the command line (see {@link BenchArgs}). */
+    public OptionalDouble budgetS() {
+        return budgetS;
+    }
+
+    /** Builds the mtl4j side: the case's sharing, equal weights, Adam(1e-3), FLOAT, seeded Xavier initialisation. */
     public MultiTaskNetwork buildMtl(long seed) {
         return MultiTaskNetwork.builder()
                 .trunk(trunk.get())
                 .tasks(tasks.toArray(new Task[0]))
+                .sharing(sharing.get())
                 .updater(new Adam(LEARNING_RATE))
                 .weightInit(WeightInit.XAVIER)
                 .dataType(DataType.FLOAT)
@@ -108,8 +165,51 @@ public final class BenchCase {
                 .build();
     }
 
-    /** Builds the plain DL4J side with the same layers and vertex names, and one output layer per task. */
-    public ComputationGraph buildBaseline(long seed) {
+    /** Builds the plain DL4J side: one graph for all tasks, or one per task, with seeded initial parameters. */
+    public Baseline buildBaseline(long seed) {
+        if (!perTaskBaseline) {
+            return Baseline.joint(graph(tasks, seed));
+        }
+        List<ComputationGraph> graphs = new ArrayList<>();
+        for (Task task : tasks) {
+            graphs.add(graph(List.of(task), seed));
+        }
+        return Baseline.perTask(graphs);
+    }
+
+    /** The baseline's initial parameters matching {@code net}'s ({@link Baseline#params()} layout), a copy. */
+    public INDArray baselineParams(long seed, MultiTaskNetwork net) {
+        Baseline baseline = buildBaseline(seed);
+        baseline.copyParameters(name, net);
+        return baseline.params().dup();
+    }
+
+    /** Builds the mtl4j side from the given initial parameters and returns its training step. */
+    public Consumer<MultiDataSet> mtlStep(long seed, INDArray initial) {
+        MultiTaskNetwork net = buildMtl(seed);
+        net.params().assign(initial);
+        return net::fit;
+    }
+
+    /** Builds the baseline side from the given initial parameters ({@link #baselineParams}) and returns its step. */
+    public Consumer<MultiDataSet> baselineStep(long seed, INDArray initial) {
+        Baseline baseline = buildBaseline(seed);
+        baseline.setParams(initial.dup());
+        return baseline::fit;
+    }
+
+    /**
+     * Checks that both sides have the same parameters, array by array (names, shapes and, after
+     * {@link Baseline#copyParameters}, values), so the timings compare the same model.
+     *
+     * @throws IllegalStateException naming the first difference
+     */
+    public void checkSameParameters(MultiTaskNetwork net, Baseline baseline) {
+        baseline.checkSameParameters(name, net);
+    }
+
+    /** A plain DL4J graph of the trunk and one output layer per task in {@code outputs}. */
+    private ComputationGraph graph(List<Task> outputs, long seed) {
         SharedTrunk t = trunk.get();
         GraphBuilder graph = new NeuralNetConfiguration.Builder()
                 .updater(new Adam(LEARNING_RATE))
@@ -128,64 +228,21 @@ public final class BenchCase {
                 previous = vertex;
             }
         }
-        String[] outputs = new String[tasks.size()];
-        for (int i = 0; i < tasks.size(); i++) {
-            Task task = tasks.get(i);
+        String[] names = new String[outputs.size()];
+        for (int i = 0; i < outputs.size(); i++) {
+            Task task = outputs.get(i);
             String from = previous;
             if (task.head().readout() == Head.Readout.LAST_TIME_STEP) {
                 from = "head_" + task.name() + "_last";
                 graph.addVertex(from, new LastTimeStepVertex(NetworkGraph.INPUT), previous);
             }
-            outputs[i] = NetworkGraph.outputName(task.name());
-            graph.addLayer(outputs[i], new OutputLayer.Builder(task.loss()).activation(task.activation())
+            names[i] = NetworkGraph.outputName(task.name());
+            graph.addLayer(names[i], new OutputLayer.Builder(task.loss()).activation(task.activation())
                     .nOut(task.nOut()).build(), from);
         }
-        ComputationGraph baseline = new ComputationGraph(graph.setOutputs(outputs).build());
+        ComputationGraph baseline = new ComputationGraph(graph.setOutputs(names).build());
         baseline.init();
         return baseline;
-    }
-
-    /** Builds the mtl4j side from the given initial parameters and returns its training step. */
-    public Consumer<MultiDataSet> mtlStep(long seed, INDArray initial) {
-        MultiTaskNetwork net = buildMtl(seed);
-        net.params().assign(initial);
-        return net::fit;
-    }
-
-    /** Builds the baseline side from the given initial parameters and returns its training step. */
-    public Consumer<MultiDataSet> baselineStep(long seed, INDArray initial) {
-        ComputationGraph graph = buildBaseline(seed);
-        graph.setParams(initial.dup());
-        return graph::fit;
-    }
-
-    /**
-     * Checks that both sides have the same parameters, array by array (names, shapes and, after
-     * {@code setParams}, values), so the timings compare the same model.
-     *
-     * @throws IllegalStateException naming the first difference
-     */
-    public void checkSameParameters(MultiTaskNetwork net, ComputationGraph baseline) {
-        long mtl = net.graph().numParams();
-        long plain = baseline.numParams();
-        Map<String, INDArray> a = net.graph().paramTable();
-        Map<String, INDArray> b = baseline.paramTable();
-        if (mtl != plain || !a.keySet().equals(b.keySet())) {
-            throw new IllegalStateException("case " + name + ": mtl4j has " + mtl + " parameters " + new TreeSet<>(a.keySet())
-                    + ", the baseline has " + plain + " " + new TreeSet<>(b.keySet()));
-        }
-        for (Map.Entry<String, INDArray> e : a.entrySet()) {
-            INDArray other = b.get(e.getKey());
-            if (!Arrays.equals(e.getValue().shape(), other.shape())) {
-                throw new IllegalStateException("case " + name + ": parameter " + e.getKey() + " has shape "
-                        + Arrays.toString(e.getValue().shape()) + " in mtl4j but " + Arrays.toString(other.shape())
-                        + " in the baseline");
-            }
-            if (!e.getValue().equals(other)) {
-                throw new IllegalStateException("case " + name + ": parameter " + e.getKey()
-                        + " differs after setParams (the flat parameter order of the two graphs differs)");
-            }
-        }
     }
 
     /**

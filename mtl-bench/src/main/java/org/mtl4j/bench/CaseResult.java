@@ -9,7 +9,9 @@ import java.util.Locale;
  * memory of each side, and the first-step losses that show both sides compute the same thing.
  *
  * @param name          the case name
- * @param params        the number of parameters (equal on both sides)
+ * @param params        the number of mtl4j parameters (the flat vector's length: DL4J's
+ *                      {@code ComputationGraph.numParams()} counts layers only, not the mixing vertices)
+ * @param baseParams    the number of baseline parameters (equal to {@code params}, or fewer by the mixing units)
  * @param blockSteps    steps per timed block
  * @param mtlMs         the mtl4j samples, ms/step, in the order taken
  * @param baselineMs    the baseline samples, ms/step, in the order taken
@@ -20,14 +22,16 @@ import java.util.Locale;
  * @param mtlMemory     the mtl4j side's memory
  * @param baseMemory    the baseline side's memory
  * @param memoryMode    where the memory was measured
- * @param mtlFirstLoss  the mtl4j total loss of the first step from the shared initial parameters
- * @param baseFirstLoss the baseline score of the same step
+ * @param mtlFirstLoss  the mtl4j weighted task losses of the first step from the shared initial parameters (the
+ *                      objective without the sharing penalty, what the baseline's score measures)
+ * @param baseFirstLoss the baseline score of the same step (summed over its graphs)
+ * @param mtlPenalty    the sharing penalty of the mtl4j side's first step (0 for hard sharing)
  * @param seconds       the case's wall time
  */
-public record CaseResult(String name, long params, int blockSteps, double[] mtlMs, double[] baselineMs,
+public record CaseResult(String name, long params, long baseParams, int blockSteps, double[] mtlMs, double[] baselineMs,
                          double[] mtlCpuMs, double[] baseCpuMs, double mtlFaults, double baseFaults,
                          MemoryProbe.Footprint mtlMemory, MemoryProbe.Footprint baseMemory, BenchArgs.Memory memoryMode,
-                         double mtlFirstLoss, double baseFirstLoss, double seconds) {
+                         double mtlFirstLoss, double baseFirstLoss, double mtlPenalty, double seconds) {
 
     /** Copies the samples. */
     public CaseResult {
@@ -64,15 +68,20 @@ public record CaseResult(String name, long params, int blockSteps, double[] mtlM
                 name, mtlMemory.totalMb(), baseMemory.totalMb());
     }
 
-    /** The supporting lines: sample spread per side, the memory breakdown, and the first-step check. */
+    /**
+     * The supporting lines: sample spread per side, the memory breakdown, and the first-step check
+     * ({@code CHECK <case> params=.. baseline_params=.. first_step_loss mtl4j=.. baseline=.. mtl4j_penalty=..
+     * wall_s=..}).
+     */
     public List<String> detailLines() {
         return List.of(
                 timing("mtl4j", mtlMs, mtlCpuMs, mtlFaults),
                 timing("baseline", baselineMs, baseCpuMs, baseFaults),
                 memory("mtl4j", mtlMemory),
                 memory("baseline", baseMemory),
-                String.format(Locale.ROOT, "CHECK %s params=%d first_step_loss mtl4j=%.6f baseline=%.6f wall_s=%.1f",
-                        name, params, mtlFirstLoss, baseFirstLoss, seconds));
+                String.format(Locale.ROOT, "CHECK %s params=%d baseline_params=%d first_step_loss mtl4j=%.6f"
+                                + " baseline=%.6f mtl4j_penalty=%.6f wall_s=%.1f",
+                        name, params, baseParams, mtlFirstLoss, baseFirstLoss, mtlPenalty, seconds));
     }
 
     private String timing(String side, double[] ms, double[] cpu, double faults) {

@@ -1,7 +1,7 @@
 package org.mtl4j.bench;
 
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.StepResult;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
@@ -47,12 +47,16 @@ public final class CaseRunner {
         List<MultiDataSet> batches = c.batches(settings.batches(), seed + 1);
         MultiTaskNetwork net = c.buildMtl(seed);
         INDArray initial = net.params().dup();
-        ComputationGraph baseline = c.buildBaseline(seed);
-        baseline.setParams(initial.dup());
+        Baseline baseline = c.buildBaseline(seed);
+        baseline.copyParameters(c.name(), net);
         c.checkSameParameters(net, baseline);
-        long params = net.graph().numParams();
+        INDArray baseInitial = baseline.params().dup();
+        long params = net.params().length();
+        long baseParams = baseline.numParams();
 
-        double mtlLoss = net.fit(batches.get(0)).totalLoss();
+        StepResult first = net.fit(batches.get(0));
+        double mtlPenalty = first.penalty();
+        double mtlLoss = first.totalLoss() - mtlPenalty;
         baseline.fit(batches.get(0));
         double baseLoss = baseline.score();
 
@@ -99,9 +103,10 @@ public final class CaseRunner {
 
         ForkedMemoryProbe.Footprints footprints = memory == BenchArgs.Memory.FORK
                 ? ForkedMemoryProbe.measure(c, seed, settings.batches(), memoryWarmup, memorySteps)
-                : measureInProcess(c, batches, initial, memoryWarmup, memorySteps);
-        return new CaseResult(c.name(), params, block, mtlMs, baseMs, mtlCpu, baseCpu, faults[0], faults[1],
-                footprints.mtl(), footprints.baseline(), memory, mtlLoss, baseLoss, (System.nanoTime() - start) / 1e9);
+                : measureInProcess(c, batches, initial, baseInitial, memoryWarmup, memorySteps);
+        return new CaseResult(c.name(), params, baseParams, block, mtlMs, baseMs, mtlCpu, baseCpu, faults[0], faults[1],
+                footprints.mtl(), footprints.baseline(), memory, mtlLoss, baseLoss, mtlPenalty,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** How many steps of the slower side fit in {@code seconds}, within {@code [min, max]}. */
@@ -111,8 +116,10 @@ public final class CaseRunner {
     }
 
     private ForkedMemoryProbe.Footprints measureInProcess(BenchCase c, List<? extends MultiDataSet> batches,
-                                                          INDArray initial, int warmup, int steps) {
-        MemoryProbe.Footprint base = MemoryProbe.measure(() -> c.baselineStep(seed, initial), batches, warmup, steps);
+                                                          INDArray initial, INDArray baseInitial, int warmup,
+                                                          int steps) {
+        MemoryProbe.Footprint base = MemoryProbe.measure(() -> c.baselineStep(seed, baseInitial), batches, warmup,
+                steps);
         MemoryProbe.Footprint mtl = MemoryProbe.measure(() -> c.mtlStep(seed, initial), batches, warmup, steps);
         return new ForkedMemoryProbe.Footprints(mtl, base);
     }

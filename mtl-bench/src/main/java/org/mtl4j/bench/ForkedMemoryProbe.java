@@ -1,5 +1,6 @@
 package org.mtl4j.bench;
 
+import org.mtl4j.core.MultiTaskNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
@@ -116,8 +117,11 @@ public final class ForkedMemoryProbe {
         int warmup = Integer.parseInt(args[3]);
         int steps = Integer.parseInt(args[4]);
         List<? extends MultiDataSet> batches = c.batches(Integer.parseInt(args[2]), seed + 1);
-        INDArray initial = c.buildMtl(seed).params().dup();
-        Supplier<Consumer<MultiDataSet>> baseline = () -> c.baselineStep(seed, initial);
+        MultiTaskNetwork built = c.buildMtl(seed);
+        INDArray initial = built.params().dup();
+        INDArray baseInitial = c.baselineParams(seed, built);
+        built = null;
+        Supplier<Consumer<MultiDataSet>> baseline = () -> c.baselineStep(seed, baseInitial);
         Supplier<Consumer<MultiDataSet>> mtl = () -> c.mtlStep(seed, initial);
         MemoryProbe.measure(baseline, batches, 1, 1);
         MemoryProbe.measure(mtl, batches, 1, 1);

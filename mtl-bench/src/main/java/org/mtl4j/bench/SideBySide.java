@@ -19,11 +19,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The side-by-side timing harness: for each case, an mtl4j network (hard sharing, equal weights) and the
- * equivalent plain DL4J {@code ComputationGraph} (same layers, one {@code OutputLayer} per task, same
- * initial parameters through {@code setParams}, Adam(1e-3), FLOAT) train on the same fixed random
- * minibatches in one JVM. The mtl4j step is {@code net.fit(MultiDataSet)}, the baseline step
- * {@code graph.fit(MultiDataSet)}.
+ * The side-by-side timing harness: for each case, an mtl4j network and the equivalent plain DL4J side train
+ * on the same fixed random minibatches in one JVM, from the same initial parameters, with Adam(1e-3) and
+ * FLOAT. The mtl4j step is {@code net.fit(MultiDataSet)}.
+ * <ul>
+ *   <li>Hard-sharing cases ({@code hard-*}): the baseline is one {@code ComputationGraph} with the same layers
+ *       and one {@code OutputLayer} per task, given the mtl4j parameters through {@code setParams}; its step
+ *       is {@code graph.fit(MultiDataSet)}.</li>
+ *   <li>Multi-column cases ({@code cross-stitch-T}, {@code soft-T}, {@code sluice-4}): the baseline is T
+ *       independent single-task graphs (the trunk and one {@code OutputLayer}), graph t starting from column
+ *       t's trunk and task t's head; its step is one {@code fit} of each graph, in task order, on the
+ *       minibatch's features and that task's labels. It is the cost floor of T columns: the mtl4j side does
+ *       the same work plus the mixing units (cross-stitch, sluice) or the distance penalty (soft sharing).
+ *       These cases have a budget of {@value Cases#COLUMNS_BUDGET_S} s each unless {@code --budget-s} is
+ *       given, so that {@code --cases all} stays under 10 minutes on 2 cores.</li>
+ * </ul>
  *
  * <p><b>Timing.</b> Both sides warm up (30 steps each by default, fewer but at least 3 when that takes
  * more than 15% of the case's budget), then blocks of {@code k} steps (10 by default) alternate: mtl4j,
@@ -41,7 +51,8 @@ import java.util.regex.Pattern;
  * (workspaces reach their size); the kernel's resident high-water mark ({@code VmHWM}) is reset through
  * {@code /proc/self/clear_refs} and the side trains 20 more steps (fewer for slow cases); the peak is
  * {@code VmHWM} afterwards. The MEMORY line reports, per side, in MiB,
- * {@code (VmHWM - reference RSS) + (live JVM heap after GC with the side alive - live heap before)}.
+ * {@code (VmHWM - reference RSS) + (live JVM heap after GC with the side alive - live heap before)}; the
+ * baseline side of a multi-column case is its T graphs together.
  * <ul>
  *   <li>It includes: ND4J's native buffers the side allocates (parameters, gradients, Adam state,
  *       workspaces, activations and other arrays a step creates, including transient arrays inside a
@@ -67,7 +78,9 @@ import java.util.regex.Pattern;
  * sample spread, the median CPU ms/step of the timing thread over the same blocks (user and system time;
  * steadier than wall time when other processes compete for the cores; with {@code OMP_NUM_THREADS > 1} it
  * misses the OpenMP workers' share), minor page faults per timed step (first touches of fresh memory, from
- * {@code /proc/self/stat}), the memory breakdown, and both sides' first-step loss. A parameter mismatch between the
+ * {@code /proc/self/stat}), the memory breakdown, both sides' parameter counts and first-step loss (mtl4j's without
+ * its sharing penalty, which is printed beside it; cross-stitch and sluice losses differ from the baseline's
+ * because the units mix the columns from the first step). A parameter mismatch between the
  * sides is printed as an ERROR line and makes the exit status 3; bad arguments give status 2.
  */
 public final class SideBySide {
@@ -108,11 +121,10 @@ public final class SideBySide {
         if (!ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:+AlwaysPreTouch")) {
             out.println("NOTE the JVM heap is not pre-touched (-XX:+AlwaysPreTouch): heap growth may count as memory");
         }
-        CaseRunner runner = new CaseRunner(args.settings(), args.seed(), args.memory());
         int status = 0;
         for (BenchCase c : Cases.select(args.cases())) {
             try {
-                CaseResult r = runner.run(c);
+                CaseResult r = new CaseRunner(args.settingsFor(c), args.seed(), args.memory()).run(c);
                 out.println(r.resultLine());
                 out.println(r.memoryLine());
                 r.detailLines().forEach(out::println);

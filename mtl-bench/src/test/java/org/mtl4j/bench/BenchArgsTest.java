@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BenchArgsTest {
 
-    private static final List<String> ALL = List.of("hard-mlp-small", "hard-mlp-large", "hard-cnn", "hard-lstm");
+    private static final List<String> ALL = List.of("hard-mlp-small", "hard-mlp-large", "hard-cnn", "hard-lstm",
+            "cross-stitch-2", "cross-stitch-4", "cross-stitch-8", "soft-2", "soft-4", "soft-8", "sluice-4");
 
     @Test
     void noArgumentsSelectsAllCasesInStandardOrderWithDefaults() {
@@ -46,6 +47,27 @@ class BenchArgsTest {
         assertEquals(12.5, BenchArgs.parse("--quick", "--budget-s", "12.5").settings().budgetS());
         assertEquals(30.0, BenchArgs.parse("--budget-s", "30").settings().budgetS());
         assertEquals(Settings.standard().blockSteps(), BenchArgs.parse("--budget-s", "30").settings().blockSteps());
+    }
+
+    @Test
+    void multiColumnCasesHaveTheirOwnBudgetUnlessOneIsGiven() {
+        BenchCase soft = Cases.named("soft-2");
+        BenchCase hard = Cases.named("hard-mlp-small");
+        assertEquals(Cases.COLUMNS_BUDGET_S, BenchArgs.parse().settingsFor(soft).budgetS());
+        assertEquals(Settings.standard().budgetS(), BenchArgs.parse().settingsFor(hard).budgetS());
+        assertEquals(Settings.quick().budgetS(), BenchArgs.parse("--quick").settingsFor(soft).budgetS());
+        assertEquals(60.0, BenchArgs.parse("--budget-s", "60").settingsFor(soft).budgetS());
+        assertEquals(Settings.standard().blockSteps(), BenchArgs.parse().settingsFor(soft).blockSteps());
+    }
+
+    @Test
+    void lossCombinatorCasesAreNotOfferedBeforeTheyExist() {
+        for (String later : List.of("uncertainty", "mgda-ub", "pcgrad")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> BenchArgs.parse("--cases", later));
+            assertTrue(e.getMessage().contains("unknown case \"" + later + "\""), e.getMessage());
+            assertFalse(BenchArgs.usage().contains(later), BenchArgs.usage());
+        }
     }
 
     @Test

@@ -13,13 +13,15 @@ class CaseResultTest {
 
     @Test
     void resultAndMemoryLinesHaveTheReportedFormat() {
-        CaseResult r = new CaseResult("x", 10, 5, new double[]{3, 1, 2, 10}, new double[]{2, 2, 2},
+        CaseResult r = new CaseResult("x", 10, 8, 5, new double[]{3, 1, 2, 10}, new double[]{2, 2, 2},
                 new double[]{1, 1, 1, 1}, new double[]{1, 1, 1}, 5, 0, MTL, BASE,
-                BenchArgs.Memory.FORK, 1.5, 1.5, 3);
+                BenchArgs.Memory.FORK, 1.5, 1.25, 0.125, 3);
         assertEquals(2.5, r.mtlMedian());
         assertEquals(2.0, r.baselineMedian());
         assertEquals("RESULT x mtl4j_ms=2.500 baseline_ms=2.000 ratio=1.250", r.resultLine());
         assertEquals("MEMORY x mtl4j_mb=10.5 baseline_mb=3.0", r.memoryLine());
+        assertEquals("CHECK x params=10 baseline_params=8 first_step_loss mtl4j=1.500000 baseline=1.250000"
+                + " mtl4j_penalty=0.125000 wall_s=3.0", r.detailLines().get(4));
     }
 
     @Test

@@ -1,6 +1,5 @@
 package org.mtl4j.bench;
 
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,15 +32,15 @@ class SideBySideTest {
     void baselineHasTheSameParametersAsTheMtl4jNetwork(String name) {
         BenchCase c = Cases.named(name);
         MultiTaskNetwork net = c.buildMtl(1);
-        ComputationGraph baseline = c.buildBaseline(2);
-        baseline.setParams(net.params().dup());
+        Baseline baseline = c.buildBaseline(2);
+        baseline.copyParameters(name, net);
         c.checkSameParameters(net, baseline);
     }
 
     @Test
     void differentModelsAreReportedAsAParameterMismatch() {
         MultiTaskNetwork net = Cases.named("hard-mlp-small").buildMtl(1);
-        ComputationGraph other = Cases.named("hard-lstm").buildBaseline(1);
+        Baseline other = Cases.named("hard-lstm").buildBaseline(1);
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> Cases.named("hard-mlp-small").checkSameParameters(net, other));
         assertTrue(e.getMessage().contains("parameters"), e.getMessage());
