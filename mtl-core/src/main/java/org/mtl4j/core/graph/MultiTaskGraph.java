@@ -31,6 +31,15 @@ public class MultiTaskGraph extends ComputationGraph {
     }
 
     /**
+     * The number of parameters, those of vertices with parameters (mixing units) included:
+     * {@code ComputationGraph.numParams()} counts layer parameters only.
+     */
+    @Override
+    public long numParams() {
+        return params().length();
+    }
+
+    /**
      * Runs a training forward pass and then {@code body}, with every activation valid (inside the training
      * workspace) until {@code body} returns. {@code body} computes the errors at the outputs and calls
      * {@link #backpropagate(INDArray[])} (or back-propagates vertex by vertex); arrays it returns must not

@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.factory.Nd4j;
 
 
@@ -40,7 +41,12 @@ final class CrossStitchUnit extends TrainableUnit {
         try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS)) {
             INDArray out = scaled(inputs[0], 0);
             for (int j = 1; j < inputs.length; j++) {
-                out.addi(scaled(inputs[j], j));
+                if (perChannel || !sameLayout(inputs[j], out)) {
+                    out.addi(scaled(inputs[j], j));
+                } else {
+                    // out += alpha_j x_j in one op, no temporary (ND4J's small-op overhead dominates here)
+                    Nd4j.exec(new Axpy(inputs[j], out, out, alpha.getDouble(j, 0)));
+                }
             }
             return out;
         }
@@ -68,12 +74,15 @@ final class CrossStitchUnit extends TrainableUnit {
     private void accumulateAlphaGradient() {
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             for (int j = 0; j < inputs.length; j++) {
-                INDArray product = epsilon.mul(inputs[j]);
                 INDArray row = paramGradient().getRow(j);
                 if (perChannel) {
+                    INDArray product = epsilon.mul(inputs[j]);
                     row.assign(product.sum(dimensionsButChannel(product.rank())).reshape(row.shape()));
+                } else if (sameLayout(epsilon, inputs[j])) {
+                    // sum(eps (.) x_j) is a dot product over the flat buffers: one BLAS call, no temporary
+                    paramGradient().putScalar(j, 0, Nd4j.getBlasWrapper().dot(epsilon, inputs[j]));
                 } else {
-                    row.assign(product.sumNumber().doubleValue());
+                    paramGradient().putScalar(j, 0, epsilon.mul(inputs[j]).sumNumber().doubleValue());
                 }
             }
         }
@@ -91,6 +100,13 @@ final class CrossStitchUnit extends TrainableUnit {
         INDArray out = x.ulike();
         Nd4j.getExecutioner().exec(new BroadcastMulOp(x, row.reshape(row.length()), out, 1));
         return out;
+    }
+
+    /** Whether two arrays are dense in memory with the same shape, order and floating-point type. */
+    private static boolean sameLayout(INDArray a, INDArray b) {
+        return a.dataType() == b.dataType() && a.dataType().isFPType() && a.ordering() == b.ordering()
+                && java.util.Arrays.equals(a.shape(), b.shape()) && a.elementWiseStride() == 1
+                && b.elementWiseStride() == 1 && a.length() == b.length();
     }
 
     private static int[] dimensionsButChannel(int rank) {
