@@ -137,7 +137,7 @@ class SluiceTest {
                         .layer(new org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn.Builder().nOut(4).build()).build())
                 .task(Task.regression("a").withHead(org.mtl4j.core.Head.linear().lastTimeStep()))
                 .task(Task.regression("b").withHead(org.mtl4j.core.Head.linear().lastTimeStep()))
-                .sharing(Sluice.builder().orthogonality(Sluice.Orthogonality.WEIGHTS).build()).build());
+                .sharing(Sluice.builder().lambda(0.1).orthogonality(Sluice.Orthogonality.WEIGHTS).build()).build());
         assertEquals("sluice weight orthogonality supports dense, convolution and LSTM layers, but trunk layer"
                 + " col0_0_0 is a SimpleRnn", e.getMessage());
     }
