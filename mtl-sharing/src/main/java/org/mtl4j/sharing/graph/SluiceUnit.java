@@ -50,14 +50,10 @@ public final class SluiceUnit extends TrainableUnit {
         INDArray alpha = param();
         INDArray out;
         try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS)) {
-            out = inputs[0].ulike().assign(0);
-            for (int block = 0; block < k; block++) {
-                INDArray target = block(out, block);
-                for (int j = 0; j < inputs.length; j++) {
-                    for (int b = 0; b < k; b++) {
-                        target.addi(block(inputs[j], b).mul(alpha.getDouble(block, (long) j * k + b)));
-                    }
-                }
+            if (stacked()) {
+                out = unstack(alpha.mmul(stack(inputs)), inputs[0]);
+            } else {
+                out = mixBlocks(alpha);
             }
         }
         if (config.getLambda() > 0) {
@@ -70,12 +66,60 @@ public final class SluiceUnit extends TrainableUnit {
         return out;
     }
 
+    /** The block-by-block mixing (any rank). */
+    private INDArray mixBlocks(INDArray alpha) {
+        INDArray out = inputs[0].ulike().assign(0);
+        for (int block = 0; block < k; block++) {
+            INDArray target = block(out, block);
+            for (int j = 0; j < inputs.length; j++) {
+                for (int b = 0; b < k; b++) {
+                    target.addi(block(inputs[j], b).mul(alpha.getDouble(block, (long) j * k + b)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whether the inputs are matrices [B, K d] with K > 1: then the mixing is one matrix product over the
+     * stacked subspaces (strided subspace views make many small ND4J ops slow).
+     */
+    private boolean stacked() {
+        return k > 1 && inputs[0].rank() == 2;
+    }
+
+    /** The subspaces of every input as rows of a [T K, B d] matrix (row j K + b: input j's subspace b). */
+    private INDArray stack(INDArray[] xs) {
+        INDArray[] rows = new INDArray[xs.length];
+        for (int j = 0; j < xs.length; j++) {
+            rows[j] = subspaceRows(xs[j]);
+        }
+        return rows.length == 1 ? rows[0] : Nd4j.vstack(rows);
+    }
+
+    /** A [B, K d] matrix as [K, B d]: row b holds subspace b of every example. */
+    private INDArray subspaceRows(INDArray x) {
+        long batch = x.size(0);
+        long d = x.size(1) / k;
+        return x.dup('c').reshape('c', batch, k, d).permute(1, 0, 2).dup('c').reshape('c', k, batch * d);
+    }
+
+    /** The inverse of {@link #subspaceRows}: [K, B d] back to [B, K d], shaped like {@code like}. */
+    private INDArray unstack(INDArray rows, INDArray like) {
+        long batch = like.size(0);
+        long d = like.size(1) / k;
+        return rows.reshape('c', k, batch, d).permute(1, 0, 2).dup('c').reshape('c', batch, k * d);
+    }
+
     @Override
     public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
         if (!canDoBackward()) {
             throw new IllegalStateException("sluice unit " + vertexName + ": errors not set");
         }
         INDArray alpha = param();
+        if (stacked()) {
+            return stackedBackward(alpha, workspaceMgr);
+        }
         INDArray[] inputErrors = new INDArray[inputs.length];
         try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATION_GRAD)) {
             for (int j = 0; j < inputs.length; j++) {
@@ -88,12 +132,7 @@ public final class SluiceUnit extends TrainableUnit {
                 }
                 inputErrors[j] = e;
             }
-            if (config.getLambda() > 0) {
-                INDArray own = inputs[config.getRow()];
-                INDArray gradRows = Nd4j.zeros(own.dataType(), own.length() / own.size(1), own.size(1));
-                orthogonality(rows(own), gradRows);
-                inputErrors[config.getRow()].addi(unrows(gradRows, own).muli(own.size(0)));
-            }
+            addOrthogonalityGradient(inputErrors);
         }
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             INDArray gradient = paramGradient();
@@ -107,6 +146,35 @@ public final class SluiceUnit extends TrainableUnit {
             }
         }
         return new Pair<>(gradient(), inputErrors);
+    }
+
+    /** Backward of the stacked mixing: {@code dalpha = E S^T}, input errors {@code alpha^T E}. */
+    private Pair<Gradient, INDArray[]> stackedBackward(INDArray alpha, LayerWorkspaceMgr workspaceMgr) {
+        INDArray[] inputErrors = new INDArray[inputs.length];
+        try (MemoryWorkspace ws = workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATION_GRAD)) {
+            INDArray e = subspaceRows(epsilon);
+            INDArray stackedErrors = alpha.transpose().mmul(e);
+            for (int j = 0; j < inputs.length; j++) {
+                INDArray rows = stackedErrors.get(NDArrayIndex.interval((long) j * k, (long) (j + 1) * k),
+                        NDArrayIndex.all());
+                inputErrors[j] = unstack(rows.dup('c'), inputs[j]);
+            }
+            addOrthogonalityGradient(inputErrors);
+            try (MemoryWorkspace out = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                paramGradient().assign(e.mmul(stack(inputs).transpose()));
+            }
+        }
+        return new Pair<>(gradient(), inputErrors);
+    }
+
+    /** Adds the orthogonality penalty's gradient (scaled by the minibatch size) to the own column's error. */
+    private void addOrthogonalityGradient(INDArray[] inputErrors) {
+        if (config.getLambda() > 0) {
+            INDArray own = inputs[config.getRow()];
+            INDArray gradRows = Nd4j.zeros(own.dataType(), own.length() / own.size(1), own.size(1));
+            orthogonality(rows(own), gradRows);
+            inputErrors[config.getRow()].addi(unrows(gradRows, own).muli(own.size(0)));
+        }
     }
 
     /**
