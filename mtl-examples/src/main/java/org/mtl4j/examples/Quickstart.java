@@ -29,7 +29,7 @@ import java.util.Random;
  * "spend" is the regression target {@code 2 u_0 - u_1 + |u| + noise}. Each task alone sees only a few
  * hundred examples; sharing the trunk lets each task's labels teach the other the latent factor.
  *
- * <p>Run: {@code mvn -q -pl mtl-examples -am compile exec:java} (or {@code main} from the IDE).
+ * <p>Run: {@code mvn -q -pl mtl-examples -am test-compile exec:java} (or {@code main} from the IDE).
  */
 public final class Quickstart {
 

@@ -38,7 +38,7 @@ import java.util.function.Supplier;
  * exactly when the tasks are related. Each strategy (single-task networks, hard sharing, soft sharing,
  * cross-stitch, sluice) trains the same trunk for the same epochs; the table gives each task's test MSE.
  *
- * <p>Run: {@code mvn -q -pl mtl-examples -am compile exec:java -Dexec.mainClass=org.mtl4j.examples.SharingComparison}
+ * <p>Run: {@code mvn -q -pl mtl-examples -am test-compile exec:java -Dexec.mainClass=org.mtl4j.examples.SharingComparison}
  */
 public final class SharingComparison {
 
