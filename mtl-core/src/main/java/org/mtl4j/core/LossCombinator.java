@@ -7,7 +7,9 @@ import java.util.List;
 /**
  * How the per-task losses are combined into the one objective a step minimises. Given the step's
  * {@link TaskLosses}, a combinator returns the {@link TaskWeights} it applies; the step then
- * back-propagates {@code sum_t w_t * L_t}.
+ * back-propagates {@code sum_t w_t * L_t}. A gradient-level combinator ({@link #gradients()}) also reads
+ * each task's gradient on the shared part of the network and returns the coefficients of their
+ * combination, with separate weights for the task-specific heads.
  *
  * <p>A combinator may carry state between steps (a loss history, initial losses). That state is plain
  * data: {@link #state()} exports it and {@link #restoreState(double[])} brings it back, so it is saved
@@ -39,15 +41,16 @@ public interface LossCombinator {
     TaskWeights combine(TaskLosses losses);
 
     /**
-     * Whether {@link #combine} reads each task's gradient w.r.t. its representation
-     * ({@link TaskLosses#representationGradient(int)}). When true, the step back-propagates each task's
-     * error through its head alone first (one head backward per task), hands the combinator the
-     * gradients, then weights each head's parameter gradient by {@code w_t} and back-propagates
-     * {@code sum_t w_t dL_t/dr_t} through the encoder once. When false (the default) the step runs one
-     * backward pass of the whole graph with the weighted errors, which is cheaper.
+     * Which per-task gradients {@link #combine} reads ({@link TaskLosses#gradient(int)},
+     * {@link TaskLosses#gram()}); {@link SharedGradients#NONE} by default. When it asks for some, the step
+     * back-propagates each task's error through its head alone (one head backward per task), computes each
+     * task's gradient of the requested kind, hands them to {@link #combine}, then scales each head's
+     * parameter gradient by {@link TaskWeights#headWeight(int)} and trains the encoder on
+     * {@code sum_t w_t g_t}. Otherwise the step runs one backward pass of the whole graph with the weighted
+     * errors, which is cheaper. See {@link SharedGradients} for what each kind costs and needs.
      */
-    default boolean needsRepresentationGradients() {
-        return false;
+    default SharedGradients gradients() {
+        return SharedGradients.NONE;
     }
 
     /**

@@ -44,4 +44,13 @@ public interface SharingStrategy {
     default double penalty(ComputationGraph graph, INDArray gradient, double scale) {
         return 0;
     }
+
+    /**
+     * Whether {@link #penalty} acts on activations, adding its gradient during the backward pass (sluice's
+     * orthogonality on activations), rather than on parameters. Such a gradient cannot be told apart from the
+     * tasks' own, so combinators reading {@link SharedGradients#SHARED_PARAMETERS} refuse it. False by default.
+     */
+    default boolean penalisesActivations() {
+        return false;
+    }
 }

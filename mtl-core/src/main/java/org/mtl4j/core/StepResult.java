@@ -7,8 +7,8 @@ import java.util.List;
  *
  * @param iteration the iteration this step was (0 for the first step of a fresh network)
  * @param epoch     the epoch count during the step
- * @param losses    the per-task losses the combinator saw
  * @param weights   the weights it applied
+ * @param losses    the per-task losses the combinator saw (without gradients)
  * @param penalty   the sharing strategy's penalty added to the objective (0 for hard sharing)
  * @param minibatch the number of examples in the step
  */
@@ -20,7 +20,10 @@ public record StepResult(long iteration, int epoch, TaskLosses losses, TaskWeigh
         return losses.taskNames();
     }
 
-    /** The objective the step minimised: {@code sum_t w_t * L_t + penalty}. */
+    /**
+     * The objective the step minimised, {@code sum_t w_t * L_t + penalty}, with the weights on the shared
+     * parameters ({@link TaskWeights#weight(int)}).
+     */
     public double totalLoss() {
         double sum = penalty;
         for (int t = 0; t < losses.size(); t++) {

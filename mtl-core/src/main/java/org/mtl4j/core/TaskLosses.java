@@ -12,51 +12,97 @@ import java.util.List;
  * @param labelled  how many examples of the minibatch carry a label for each task
  * @param iteration the network's iteration count before this step (0 for the first step)
  * @param epoch     the network's epoch count
- * @param representationGradients each task's gradient of its loss w.r.t. its representation, {@code dL_t/dr_t}
- *                  (shaped like the representation), when the combinator asked for them with
- *                  {@link LossCombinator#needsRepresentationGradients()}; otherwise empty
+ * @param gradients each task's gradient {@code g_t} of its loss, of the kind the combinator asked for with
+ *                  {@link LossCombinator#gradients()}; empty when it asked for none
+ * @param gram      the Gram matrix {@code G_ij = g_i . g_j} of those gradients ({@code T x T}); null when
+ *                  there are none
  */
 public record TaskLosses(List<String> taskNames, double[] losses, int[] labelled, long iteration, int epoch,
-                         List<INDArray> representationGradients) {
+                         List<INDArray> gradients, double[][] gram) {
 
     /** Checks that the arrays match the task count and copies them. */
     public TaskLosses {
         taskNames = List.copyOf(taskNames);
-        if (losses.length != taskNames.size() || labelled.length != taskNames.size()) {
+        int n = taskNames.size();
+        if (losses.length != n || labelled.length != n) {
             throw new IllegalArgumentException("losses (" + losses.length + ") and labelled counts (" + labelled.length
-                    + ") must have one entry per task (" + taskNames.size() + ")");
+                    + ") must have one entry per task (" + n + ")");
         }
-        if (!representationGradients.isEmpty() && representationGradients.size() != taskNames.size()) {
-            throw new IllegalArgumentException(representationGradients.size() + " representation gradients for "
-                    + taskNames.size() + " tasks");
+        if (!gradients.isEmpty() && gradients.size() != n) {
+            throw new IllegalArgumentException(gradients.size() + " task gradients for " + n + " tasks");
+        }
+        if (gradients.isEmpty() != (gram == null)) {
+            throw new IllegalArgumentException("task gradients and their Gram matrix come together");
+        }
+        if (gram != null) {
+            double[][] copy = new double[n][];
+            for (int i = 0; i < n; i++) {
+                if (gram[i].length != n) {
+                    throw new IllegalArgumentException("the Gram matrix must be " + n + " x " + n + ", row " + i
+                            + " has " + gram[i].length + " entries");
+                }
+                copy[i] = gram[i].clone();
+            }
+            gram = copy;
         }
         losses = losses.clone();
         labelled = labelled.clone();
-        representationGradients = List.copyOf(representationGradients);
+        gradients = List.copyOf(gradients);
     }
 
-    /** Losses without representation gradients. */
+    /** Losses without gradients. */
     public TaskLosses(List<String> taskNames, double[] losses, int[] labelled, long iteration, int epoch) {
-        this(taskNames, losses, labelled, iteration, epoch, List.of());
+        this(taskNames, losses, labelled, iteration, epoch, List.of(), null);
     }
 
-    /** These losses with each task's representation gradient attached. */
-    public TaskLosses withRepresentationGradients(List<INDArray> gradients) {
-        return new TaskLosses(taskNames, losses, labelled, iteration, epoch, gradients);
+    /** These losses with each task's gradient and their Gram matrix attached. */
+    public TaskLosses withGradients(List<INDArray> taskGradients, double[][] gramMatrix) {
+        return new TaskLosses(taskNames, losses, labelled, iteration, epoch, taskGradients, gramMatrix);
+    }
+
+    /** These losses without gradients (what listeners get: gradients are large and live only for a step). */
+    public TaskLosses withoutGradients() {
+        return gradients.isEmpty() ? this : new TaskLosses(taskNames, losses, labelled, iteration, epoch);
     }
 
     /**
-     * Task {@code t}'s gradient {@code dL_t/dr_t} w.r.t. its representation (the mean-loss gradient, not
-     * scaled by the minibatch size).
+     * Task {@code t}'s gradient {@code g_t} of its mean loss (not scaled by the minibatch size): shaped like
+     * the representation for {@link SharedGradients#REPRESENTATION}, a flat row vector for the parameter
+     * kinds. The array belongs to the step: read it during {@link LossCombinator#combine}, copy what you keep.
      *
-     * @throws IllegalStateException when the combinator did not ask for representation gradients
+     * @throws IllegalStateException when the combinator asked for no gradients
      */
-    public INDArray representationGradient(int t) {
-        if (representationGradients.isEmpty()) {
-            throw new IllegalStateException("representation gradients were not computed: the combinator must return"
-                    + " true from needsRepresentationGradients()");
+    public INDArray gradient(int t) {
+        requireGradients();
+        return gradients.get(t);
+    }
+
+    /**
+     * The Gram matrix {@code G_ij = g_i . g_j} of the task gradients (a copy): every gradient-level method
+     * here (MGDA, PCGrad, CAGrad, IMTL, GradNorm's norms) needs no more than it.
+     *
+     * @throws IllegalStateException when the combinator asked for no gradients
+     */
+    @Override
+    public double[][] gram() {
+        requireGradients();
+        double[][] copy = new double[gram.length][];
+        for (int i = 0; i < gram.length; i++) {
+            copy[i] = gram[i].clone();
         }
-        return representationGradients.get(t);
+        return copy;
+    }
+
+    /** Whether gradients are attached. */
+    public boolean hasGradients() {
+        return gram != null;
+    }
+
+    private void requireGradients() {
+        if (gram == null) {
+            throw new IllegalStateException("task gradients were not computed: the combinator must ask for them"
+                    + " with gradients() (SharedGradients.REPRESENTATION, LAST_SHARED_LAYER or SHARED_PARAMETERS)");
+        }
     }
 
     /** The number of tasks. */

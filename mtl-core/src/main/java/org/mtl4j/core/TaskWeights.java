@@ -3,32 +3,75 @@ package org.mtl4j.core;
 import java.util.Arrays;
 
 /**
- * The weight a {@link LossCombinator} applied to each task's loss in one step, in task order: the step
- * minimises {@code sum_t weights[t] * L_t}.
+ * The weights a {@link LossCombinator} applied in one step, in task order. For a loss-level combinator the
+ * step minimises {@code sum_t weights[t] * L_t}: every parameter, heads included, gets
+ * {@code sum_t w_t dL_t/dtheta}. A gradient-level combinator may weigh the shared part and the heads
+ * differently: the encoder is trained on {@code sum_t weights[t] g_t} and task t's head on
+ * {@code headWeights[t] dL_t/dtheta_t} (MGDA, PCGrad, CAGrad and IMTL-G train the heads on their plain
+ * task gradients, weight 1).
  *
- * @param weights one finite, non-negative weight per task
+ * @param weights     the coefficient of each task's gradient on the shared parameters: finite (a closed form
+ *                    such as IMTL-G's may give a negative one)
+ * @param headWeights the weight of each task's gradient on its own head: finite and {@code >= 0}
  */
-public record TaskWeights(double[] weights) {
+public record TaskWeights(double[] weights, double[] headWeights) {
 
-    /** Rejects negative, NaN and infinite weights, and copies the array. */
+    /** Rejects NaN and infinite weights, negative head weights and mismatched lengths, and copies the arrays. */
     public TaskWeights {
         weights = weights.clone();
+        headWeights = headWeights.clone();
+        if (weights.length != headWeights.length) {
+            throw new IllegalArgumentException(weights.length + " shared weights but " + headWeights.length
+                    + " head weights");
+        }
         for (int t = 0; t < weights.length; t++) {
-            if (!(weights[t] >= 0) || Double.isInfinite(weights[t])) {
-                throw new IllegalArgumentException("task weight " + t + " must be finite and >= 0, got " + weights[t]);
+            if (!Double.isFinite(weights[t])) {
+                throw new IllegalArgumentException("task weight " + t + " must be finite, got " + weights[t]);
+            }
+            if (!(headWeights[t] >= 0) || Double.isInfinite(headWeights[t])) {
+                throw new IllegalArgumentException("task weight " + t + " on its head must be finite and >= 0, got "
+                        + headWeights[t]);
             }
         }
     }
 
-    /** The weight of task {@code t}. */
+    /** The same weight on the shared part and the head of each task: the weights of {@code sum_t w_t L_t}. */
+    public TaskWeights(double[] weights) {
+        this(weights, weights);
+    }
+
+    /** Weights {@code shared} on the encoder and 1 on every head (plain task gradients for the heads). */
+    public static TaskWeights sharedOnly(double[] shared) {
+        double[] ones = new double[shared.length];
+        Arrays.fill(ones, 1.0);
+        return new TaskWeights(shared, ones);
+    }
+
+    /** The weight of task {@code t} on the shared parameters. */
     public double weight(int t) {
         return weights[t];
     }
 
-    /** The weights (a copy). */
+    /** The weight of task {@code t} on its head. */
+    public double headWeight(int t) {
+        return headWeights[t];
+    }
+
+    /** The shared weights (a copy). */
     @Override
     public double[] weights() {
         return weights.clone();
+    }
+
+    /** The head weights (a copy). */
+    @Override
+    public double[] headWeights() {
+        return headWeights.clone();
+    }
+
+    /** Whether every head has the same weight as the shared part of its task. */
+    public boolean uniform() {
+        return Arrays.equals(weights, headWeights);
     }
 
     /** The number of tasks. */
@@ -38,16 +81,17 @@ public record TaskWeights(double[] weights) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TaskWeights w && Arrays.equals(weights, w.weights);
+        return o instanceof TaskWeights w && Arrays.equals(weights, w.weights) && Arrays.equals(headWeights, w.headWeights);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(weights);
+        return 31 * Arrays.hashCode(weights) + Arrays.hashCode(headWeights);
     }
 
     @Override
     public String toString() {
-        return "TaskWeights" + Arrays.toString(weights);
+        return uniform() ? "TaskWeights" + Arrays.toString(weights)
+                : "TaskWeights{shared=" + Arrays.toString(weights) + ", heads=" + Arrays.toString(headWeights) + "}";
     }
 }

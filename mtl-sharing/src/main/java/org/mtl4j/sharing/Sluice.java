@@ -232,6 +232,12 @@ public final class Sluice implements SharingStrategy {
         return sum;
     }
 
+    /** True when the orthogonality penalty is on and acts on activations (its gradient joins the backward pass). */
+    @Override
+    public boolean penalisesActivations() {
+        return lambda > 0 && orthogonality == Orthogonality.ACTIVATIONS;
+    }
+
     /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
     public static String unitName(int stage, int column) {
         return "sluice_" + stage + "_" + column;

@@ -12,6 +12,7 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.testing.DoublePrecision;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.testing.RecordingCombinator;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
@@ -92,11 +93,12 @@ class SoftSharingGradientCheckTest {
     @ParameterizedTest(name = "pairwise {0}")
     @CsvSource({"false", "true"})
     void splitBackwardAddsThePenaltyGradientToo(boolean pairwise) {
-        // a combinator asking for representation gradients makes the step split the backward pass; the
-        // penalty's gradient must land in the same place as on the whole-graph pass
+        // a combinator asking for per-task gradients on the shared parameters makes the step split the backward
+        // pass (one encoder pass per column); the penalty's gradient must land in the same place as on the
+        // whole-graph pass
         SoftSharing sharing = SoftSharing.builder().lambda(0.3).pairwise(pairwise).includeBiases(true).build();
         MultiTaskNetwork whole = network(sharing, 2, FixedWeights.of(1.5, 0.5));
-        MultiTaskNetwork split = network(sharing, 2, new RecordingCombinator(1.5, 0.5));
+        MultiTaskNetwork split = network(sharing, 2, new RecordingCombinator(SharedGradients.SHARED_PARAMETERS, 1.5, 0.5));
         MultiDataSet batch = batch(2, 3);
         assertArrayEquals(whole.params().toDoubleVector(), split.params().toDoubleVector(), 0.0);
         INDArray a = whole.gradient(batch).gradient();

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,7 +37,7 @@ final class GraphBackward {
     private final int[] outputIndex;
     private final int[] representationIndex;
     private final Set<Integer> encoderVertices = new HashSet<>();
-    private final List<GradientEntry> entries = new ArrayList<>();
+    private final Map<String, GradientEntry> entries = new LinkedHashMap<>();
 
     private record GradientEntry(String key, INDArray view, Character order) {
     }
@@ -107,12 +108,7 @@ final class GraphBackward {
     Pair<INDArray, List<INDArray>> head(int t, INDArray error) {
         Map<Integer, INDArray> errors = new HashMap<>();
         errors.put(outputIndex[t], error);
-        int before = entries.size();
-        run(headVertices.get(t), errors);
-        List<INDArray> views = new ArrayList<>();
-        for (GradientEntry e : entries.subList(before, entries.size())) {
-            views.add(e.view());
-        }
+        List<INDArray> views = run(headVertices.get(t), errors);
         INDArray atRepresentation = errors.get(representationIndex[t]);
         if (atRepresentation == null) {
             throw new IllegalStateException("no error reached the representation of task " + t);
@@ -127,16 +123,85 @@ final class GraphBackward {
         run(encoderVertices, errors);
     }
 
+    /**
+     * The vertices of the last shared layer below {@code representation}: the representation vertex and, when
+     * it has no parameters (a pooling or activation layer), the single-input chain below it down to the first
+     * vertex with parameters.
+     *
+     * @throws IllegalArgumentException when no vertex with parameters lies on that chain
+     */
+    Set<Integer> lastSharedLayer(String representation) {
+        Set<Integer> chain = new HashSet<>();
+        GraphVertex v = graph.getVertex(representation);
+        while (true) {
+            chain.add(v.getVertexIndex());
+            if (v.numParams() > 0) {
+                return chain;
+            }
+            VertexIndices[] inputs = v.getInputVertices();
+            GraphVertex below = inputs == null || inputs.length != 1 ? null : graph.getVertices()[inputs[0].getVertexIndex()];
+            if (below == null || below.isInputVertex()) {
+                throw new IllegalArgumentException("no layer with parameters below the shared representation \""
+                        + representation + "\" (reached \"" + v.getVertexName() + "\")");
+            }
+            v = below;
+        }
+    }
+
+    /**
+     * Back-propagates {@code error}, given at the representation vertex, through {@code layer} (a set from
+     * {@link #lastSharedLayer}) alone; the errors it sends further down are dropped.
+     */
+    void layer(Set<Integer> layer, String representation, INDArray error) {
+        Map<Integer, INDArray> errors = new HashMap<>();
+        errors.put(graph.getVertex(representation).getVertexIndex(), error);
+        run(layer, errors);
+    }
+
+    /** The indices of the encoder's vertices (every vertex but the inputs and the heads). */
+    Set<Integer> encoderVertices() {
+        return Set.copyOf(encoderVertices);
+    }
+
+    /**
+     * The ranges {@code [from, to)} of the flat parameter (and gradient) vector that hold the parameters of
+     * {@code vertices}, in ascending order, adjacent ranges merged.
+     */
+    long[][] parameterRanges(Set<Integer> vertices) {
+        long base = graph.params().offset();
+        List<long[]> ranges = new ArrayList<>();
+        for (int idx : vertices) {
+            GraphVertex v = graph.getVertices()[idx];
+            if (v.numParams() > 0) {
+                long from = v.params().offset() - base;
+                ranges.add(new long[]{from, from + v.numParams()});
+            }
+        }
+        ranges.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<long[]> merged = new ArrayList<>();
+        for (long[] r : ranges) {
+            long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (last != null && last[1] == r[0]) {
+                last[1] = r[1];
+            } else {
+                merged.add(r.clone());
+            }
+        }
+        return merged.toArray(new long[0][]);
+    }
+
     /** The gradient of everything run since {@link #reset()}, over the graph's flat gradient view. */
     Gradient gradient() {
         Gradient g = new DefaultGradient(graph.getGradientsViewArray());
-        for (GradientEntry e : entries) {
+        for (GradientEntry e : entries.values()) {
             g.setGradientFor(e.key(), e.view(), e.order());
         }
         return g;
     }
 
-    private void run(Set<Integer> subset, Map<Integer, INDArray> errors) {
+    /** Runs the vertices of {@code subset} that errors reach, in reverse topological order; returns the gradient views they wrote. */
+    private List<INDArray> run(Set<Integer> subset, Map<Integer, INDArray> errors) {
+        List<INDArray> written = new ArrayList<>();
         GraphVertex[] vertices = graph.getVertices();
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
         for (int idx : reverseOrder) {
@@ -153,8 +218,9 @@ final class GraphBackward {
             if (result.getFirst() != null) {
                 Gradient g = result.getFirst();
                 for (Map.Entry<String, INDArray> e : g.gradientForVariable().entrySet()) {
-                    entries.add(new GradientEntry(v.getVertexName() + "_" + e.getKey(), e.getValue(),
-                            g.flatteningOrderForVariable(e.getKey())));
+                    String key = v.getVertexName() + "_" + e.getKey();
+                    entries.put(key, new GradientEntry(key, e.getValue(), g.flatteningOrderForVariable(e.getKey())));
+                    written.add(e.getValue());
                 }
             }
             VertexIndices[] inputs = v.getInputVertices();
@@ -165,5 +231,6 @@ final class GraphBackward {
                 }
             }
         }
+        return written;
     }
 }

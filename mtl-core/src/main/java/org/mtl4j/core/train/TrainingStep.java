@@ -3,20 +3,18 @@ package org.mtl4j.core.train;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.MultiTaskGraph;
-import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,9 +25,9 @@ import java.util.Map;
  * graph from the weighted errors, and one updater step. With fixed weights 1 and no masks this is
  * exactly what {@code ComputationGraph.fit} does with one output layer per task.
  *
- * <p>When the combinator needs each task's gradient at its representation, the backward pass is split:
- * each head alone with its unweighted error, then the combinator, then the encoder once from the weighted
- * sum of the representation errors (see {@link LossCombinator#needsRepresentationGradients()}).
+ * <p>When the combinator reads per-task gradients ({@link LossCombinator#gradients()}), the backward pass is
+ * split: each head alone with its unweighted error, each task's gradient of the requested kind, the
+ * combinator, then the encoder trained on the weighted combination ({@link TaskGradientPass}).
  */
 public final class TrainingStep {
 
@@ -61,11 +59,13 @@ public final class TrainingStep {
     private final LossCombinator combinator;
     private final SharingStrategy sharing;
     private final BatchValidator validator;
-    private GraphBackward split;
+    private final TaskGradientPass split;
 
     /**
      * A step over {@code graph}, whose outputs are the tasks' output projections in task order, each
      * task reading the representation vertex named in {@code representations}.
+     *
+     * @throws IllegalArgumentException when the combinator asks for task gradients this network cannot give
      */
     public TrainingStep(MultiTaskGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
                         SharingStrategy sharing, LossCombinator combinator, BatchValidator validator) {
@@ -77,6 +77,8 @@ public final class TrainingStep {
         this.sharing = sharing;
         this.combinator = combinator;
         this.validator = validator;
+        this.split = combinator.gradients() == SharedGradients.NONE ? null
+                : new TaskGradientPass(graph, this.tasks, outputs, representations, sharing, combinator);
     }
 
     /** The losses, the weights applied and the gradient of one backward pass (before the updater). */
@@ -96,7 +98,8 @@ public final class TrainingStep {
             try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
                 combinator.update(b.losses(), b.weights());
             }
-            return new StepResult(iteration, epoch, b.losses(), b.weights(), b.penalty(), batch.size());
+            return new StepResult(iteration, epoch, b.losses().withoutGradients(), b.weights(), b.penalty(),
+                    batch.size());
         } finally {
             graph.clearLayerMaskArrays();
             graph.clearLayersStates();
@@ -108,7 +111,7 @@ public final class TrainingStep {
         BatchValidator.Batch batch = validator.validate(data);
         try {
             Backward b = backward(batch, graph.getIterationCount(), graph.getEpochCount());
-            return new GradientResult(b.losses(), b.weights(), b.penalty(),
+            return new GradientResult(b.losses().withoutGradients(), b.weights(), b.penalty(),
                     b.gradient().gradient().dup().divi(batch.size()));
         } finally {
             graph.clearLayerMaskArrays();
@@ -130,7 +133,11 @@ public final class TrainingStep {
     private Backward unpenalised(BatchValidator.Batch batch, int iteration, int epoch) {
         return graph.trainingPass(batch.features(), batch.featuresMask(), activations -> {
             Forward forward = forward(batch, activations, iteration, epoch);
-            return combinator.needsRepresentationGradients() ? split(forward, batch.size()) : whole(forward);
+            if (split == null) {
+                return whole(forward);
+            }
+            TaskGradientPass.Result r = split.run(forward.losses(), forward.errors(), batch.size(), this::weigh);
+            return new Backward(r.losses(), r.weights(), 0, r.gradient());
         });
     }
 
@@ -138,45 +145,16 @@ public final class TrainingStep {
     private Backward whole(Forward forward) {
         INDArray[] errors = forward.errors();
         TaskWeights weights = weigh(forward.losses());
+        if (!weights.uniform()) {
+            throw new IllegalStateException(combinator + " weighs heads and shared parameters differently, which needs"
+                    + " task gradients: its gradients() must not be NONE");
+        }
         for (int t = 0; t < errors.length; t++) {
             if (weights.weight(t) != 1.0) {
                 errors[t].muli(weights.weight(t));
             }
         }
         return new Backward(forward.losses(), weights, 0, graph.backpropagate(errors));
-    }
-
-    /** Each head alone with its unweighted error, the combinator, then the encoder once. */
-    private Backward split(Forward forward, int minibatch) {
-        INDArray[] errors = forward.errors();
-        if (split == null) {
-            split = new GraphBackward(graph, List.of(outputs), List.of(representations));
-        }
-        split.reset();
-        INDArray[] atRepresentation = new INDArray[errors.length];
-        List<List<INDArray>> headGradients = new ArrayList<>();
-        List<INDArray> representationGradients = new ArrayList<>();
-        for (int t = 0; t < errors.length; t++) {
-            Pair<INDArray, List<INDArray>> head = split.head(t, errors[t]);
-            atRepresentation[t] = head.getFirst();
-            headGradients.add(head.getSecond());
-            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                representationGradients.add(head.getFirst().div(minibatch));
-            }
-        }
-        TaskLosses losses = forward.losses().withRepresentationGradients(representationGradients);
-        TaskWeights weights = weigh(losses);
-        Map<String, INDArray> encoderErrors = new LinkedHashMap<>();
-        for (int t = 0; t < errors.length; t++) {
-            double w = weights.weight(t);
-            if (w != 1.0) {
-                headGradients.get(t).forEach(g -> g.muli(w));
-            }
-            INDArray weighted = atRepresentation[t].mul(w);
-            encoderErrors.merge(representations[t], weighted, INDArray::addi);
-        }
-        split.encoder(encoderErrors);
-        return new Backward(losses, weights, 0, split.gradient());
     }
 
     /** The per-task losses on one minibatch (inference mode: no dropout), without any gradient. */

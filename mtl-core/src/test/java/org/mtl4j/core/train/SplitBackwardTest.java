@@ -123,7 +123,7 @@ class SplitBackwardTest {
         INDArray mask = batch.getLabelsMaskArray(1);
         INDArray expected = z.sub(batch.getLabels(1)).mulColumnVector(mask).mmul(w.transpose()).divi(4);
 
-        INDArray actual = recording.last().representationGradient(1);
+        INDArray actual = recording.lastGradient(1);
         assertArrayEquals(r.shape(), actual.shape());
         assertEquals(0.0, maxDiff(expected, actual), 1e-14);
         assertEquals(0.0, actual.getRow(2).amaxNumber().doubleValue(), 0.0, "masked example: no gradient");
@@ -137,7 +137,7 @@ class SplitBackwardTest {
         dense(a).gradient(batch);
         dense(b).gradient(batch);
         for (int t = 0; t < 2; t++) {
-            assertEquals(0.0, maxDiff(a.last().representationGradient(t), b.last().representationGradient(t)), 0.0);
+            assertEquals(0.0, maxDiff(a.lastGradient(t), b.lastGradient(t)), 0.0);
         }
     }
 
@@ -149,14 +149,15 @@ class SplitBackwardTest {
     }
 
     @Test
-    void askingForRepresentationGradientsWithoutDeclaringItIsAnError() {
+    void readingTaskGradientsWithoutAskingForThemIsAnError() {
         int[] calls = {0};
         MultiTaskNetwork net = dense(new LossCombinator() {
             @Override
             public org.mtl4j.core.TaskWeights combine(org.mtl4j.core.TaskLosses losses) {
-                IllegalStateException e = assertThrows(IllegalStateException.class, () -> losses.representationGradient(0));
-                assertEquals("representation gradients were not computed: the combinator must return true from"
-                        + " needsRepresentationGradients()", e.getMessage());
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> losses.gradient(0));
+                assertEquals("task gradients were not computed: the combinator must ask for them with gradients()"
+                        + " (SharedGradients.REPRESENTATION, LAST_SHARED_LAYER or SHARED_PARAMETERS)", e.getMessage());
+                assertThrows(IllegalStateException.class, losses::gram);
                 calls[0]++;
                 return new org.mtl4j.core.TaskWeights(new double[]{1, 1});
             }
