@@ -50,11 +50,11 @@ public final class RandomLossWeighting implements LossCombinator {
         if (tasks < 1) {
             throw new IllegalArgumentException("random loss weighting needs at least 1 task, got " + tasks);
         }
-        SplittableRandom random = new SplittableRandom(mix64(seed ^ mix64(iteration + 0x9E3779B97F4A7C15L)));
+        SplittableRandom random = IterationRandom.of(seed, iteration);
         double[] w = new double[tasks];
         double max = Double.NEGATIVE_INFINITY;
         for (int t = 0; t < tasks; t++) {
-            w[t] = standardNormal(random);
+            w[t] = IterationRandom.standardNormal(random);
             max = Math.max(max, w[t]);
         }
         double total = 0;
@@ -66,24 +66,6 @@ public final class RandomLossWeighting implements LossCombinator {
             w[t] /= total;
         }
         return w;
-    }
-
-    /**
-     * A standard normal draw by the Box-Muller transform, from SplittableRandom's specified {@code nextDouble}
-     * (its {@code nextGaussian} is an implementation detail that may change between JDKs, which would change
-     * the weights of a resumed run).
-     */
-    private static double standardNormal(SplittableRandom random) {
-        double u1 = 1.0 - random.nextDouble();
-        double u2 = random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-    }
-
-    /** Stafford's variant 13 of the MurmurHash3 finaliser: spreads nearby seeds and iterations apart. */
-    private static long mix64(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 
     /** The seed of the draws. */

@@ -5,10 +5,6 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskKind;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonInclude;
@@ -52,9 +48,7 @@ public final class UncertaintyWeighting implements LossCombinator {
     private final IUpdater updater;
 
     private double[] factor;
-    private INDArray logVariance;
-    private INDArray updaterState;
-    private GradientUpdater<?> gradientUpdater;
+    private LearnedScalars logVariance;
 
     /** Paper form, s starting at 0, trained by the network's updater. */
     public UncertaintyWeighting() {
@@ -89,17 +83,14 @@ public final class UncertaintyWeighting implements LossCombinator {
 
     @Override
     public void init(List<Task> tasks, IUpdater networkUpdater) {
-        IUpdater chosen = (updater != null ? updater : Objects.requireNonNull(networkUpdater, "network updater")).clone();
+        IUpdater chosen = updater != null ? updater : Objects.requireNonNull(networkUpdater, "network updater");
         int n = tasks.size();
         factor = new double[n];
         for (int t = 0; t < n; t++) {
             boolean regression = form == Form.REGRESSION_FOR_ALL || tasks.get(t).kind() == TaskKind.REGRESSION;
             factor[t] = regression ? 0.5 : 1.0;
         }
-        logVariance = Nd4j.valueArrayOf(new long[]{1, n}, initialLogVariance, DataType.DOUBLE);
-        long stateSize = chosen.stateSize(n);
-        updaterState = stateSize == 0 ? null : Nd4j.zeros(DataType.DOUBLE, 1, stateSize);
-        gradientUpdater = chosen.instantiate(updaterState, true);
+        logVariance = new LearnedScalars(n, initialLogVariance, chosen);
     }
 
     @Override
@@ -107,7 +98,7 @@ public final class UncertaintyWeighting implements LossCombinator {
         requireInit(losses.size());
         double[] w = new double[factor.length];
         for (int t = 0; t < w.length; t++) {
-            w[t] = factor[t] * Math.exp(-logVariance.getDouble(0, t));
+            w[t] = factor[t] * Math.exp(-logVariance.get(t));
         }
         return new TaskWeights(w);
     }
@@ -115,13 +106,7 @@ public final class UncertaintyWeighting implements LossCombinator {
     @Override
     public void update(TaskLosses losses, TaskWeights applied) {
         requireInit(losses.size());
-        INDArray gradient = Nd4j.create(DataType.DOUBLE, 1, factor.length);
-        double[] g = logVarianceGradient(losses);
-        for (int t = 0; t < g.length; t++) {
-            gradient.putScalar(0, t, g[t]);
-        }
-        gradientUpdater.applyUpdater(gradient, (int) losses.iteration(), losses.epoch());
-        logVariance.subi(gradient);
+        logVariance.step(logVarianceGradient(losses), losses.iteration(), losses.epoch());
     }
 
     /**
@@ -132,7 +117,7 @@ public final class UncertaintyWeighting implements LossCombinator {
         double[] g = new double[factor.length];
         for (int t = 0; t < g.length; t++) {
             if (losses.labelled()[t] > 0) {
-                g[t] = -factor[t] * Math.exp(-logVariance.getDouble(0, t)) * losses.loss(t) + 0.5;
+                g[t] = -factor[t] * Math.exp(-logVariance.get(t)) * losses.loss(t) + 0.5;
             }
         }
         return g;
@@ -152,7 +137,7 @@ public final class UncertaintyWeighting implements LossCombinator {
     /** The learned {@code s_t = log sigma_t^2}, in task order. */
     public double[] logVariances() {
         requireInit(-1);
-        return logVariance.toDoubleVector();
+        return logVariance.values();
     }
 
     /** The learned {@code sigma_t^2}, in task order. */
@@ -168,28 +153,17 @@ public final class UncertaintyWeighting implements LossCombinator {
     @Override
     public double[] state() {
         requireInit(-1);
-        double[] s = logVariance.toDoubleVector();
-        double[] u = updaterState == null ? new double[0] : updaterState.toDoubleVector();
-        double[] out = new double[s.length + u.length];
-        System.arraycopy(s, 0, out, 0, s.length);
-        System.arraycopy(u, 0, out, s.length, u.length);
-        return out;
+        return logVariance.state();
     }
 
     @Override
     public void restoreState(double[] state) {
         requireInit(-1);
-        long expected = logVariance.length() + (updaterState == null ? 0 : updaterState.length());
-        if (state.length != expected) {
-            throw new IllegalArgumentException("uncertainty weighting keeps " + expected + " values ("
-                    + logVariance.length() + " log variances and the updater's state), got " + state.length);
+        if (state.length != logVariance.stateLength()) {
+            throw new IllegalArgumentException("uncertainty weighting keeps " + logVariance.stateLength() + " values ("
+                    + logVariance.size() + " log variances and the updater's state), got " + state.length);
         }
-        for (int t = 0; t < logVariance.length(); t++) {
-            logVariance.putScalar(0, t, state[t]);
-        }
-        for (int i = 0; updaterState != null && i < updaterState.length(); i++) {
-            updaterState.putScalar(0, i, state[(int) logVariance.length() + i]);
-        }
+        logVariance.restore(state, 0);
     }
 
     private void requireInit(int tasks) {
