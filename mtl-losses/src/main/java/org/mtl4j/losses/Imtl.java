@@ -1,0 +1,360 @@
+package org.mtl4j.losses;
+
+import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.SharedGradients;
+import org.mtl4j.core.Task;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * IMTL, impartial multi-task learning (Liu, Li, Kuang, Xue, Chen, Yang, Liao and Zhang, "Towards Impartial
+ * Multi-task Learning", ICLR 2021), in its three forms ({@link Mode}):
+ * <ul>
+ *   <li><b>IMTL-L</b> (loss balance): each loss becomes {@code e^{s_t} L_t - s_t} with a learned
+ *   {@code s_t} (initial 0), trained by gradient steps on that scaled loss ({@code d/ds_t = e^{s_t} L_t - 1},
+ *   optimum {@code e^{s_t} L_t = 1}); every parameter of task t is weighted by {@code e^{s_t}}. Needs no
+ *   task gradient.</li>
+ *   <li><b>IMTL-G</b> (gradient balance): the shared parameters train on {@code g = sum_t alpha_t g_t} with
+ *   {@code sum_t alpha_t = 1} and equal projections {@code g . u_t} onto every unit gradient
+ *   {@code u_t = g_t / ||g_t||}, in closed form with task 0 as anchor: with rows {@code D_t = g_0 - g_t}
+ *   and {@code U_t = u_0 - u_t} ({@code t = 1..T-1}), {@code alpha_{1..} = g_0 U^T (D U^T)^-1},
+ *   {@code alpha_0 = 1 - sum alpha_{1..}}, computed from the Gram matrix alone. Alpha may be negative. Heads
+ *   train on their plain gradients.</li>
+ *   <li><b>IMTL</b> (both, the default): IMTL-G on the gradients of the IMTL-L-scaled losses
+ *   ({@code e^{s_t} g_t}), so the shared coefficient of {@code g_t} is {@code alpha_t e^{s_t}} and the head
+ *   weight {@code e^{s_t}}.</li>
+ * </ul>
+ * As in the paper, the {@code g_t} are the gradients w.r.t. the shared representation by default (flattened
+ * over the minibatch); {@link Builder#gradients(SharedGradients)} can choose the shared parameters' (LibMTL's
+ * default). {@code s} is trained by the network's updater configuration unless one is given; {@code s} and the
+ * updater's state are the saved state.
+ *
+ * <p>Degenerate cases the paper leaves open: tasks whose gradient is zero (no labelled example in the step)
+ * get {@code alpha_t = 0} and the closed form runs over the others; when {@code D U^T} is singular (two unit
+ * gradients coincide, so every combination projects equally onto them) alpha is split equally over the tasks
+ * with a gradient. LibMTL inverts {@code D U^T} unguarded and sums representation gradients over the minibatch.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public final class Imtl implements LossCombinator {
+
+    /** Which of the paper's methods. */
+    public enum Mode {
+        /** IMTL-L: learned loss scales. */
+        LOSS,
+        /** IMTL-G: closed-form gradient balance. */
+        GRADIENT,
+        /** IMTL: IMTL-G on the IMTL-L-scaled losses (the paper's full method). */
+        HYBRID
+    }
+
+    private final Mode mode;
+    private final SharedGradients gradients;
+    private final IUpdater updater;
+    private LearnedScalars scales;
+
+    /** The full IMTL (hybrid) on representation gradients, with the network's updater for the loss scales. */
+    public Imtl() {
+        this(Mode.HYBRID, SharedGradients.REPRESENTATION, null);
+    }
+
+    /** The given mode on representation gradients, with the network's updater for the loss scales. */
+    public Imtl(Mode mode) {
+        this(mode, SharedGradients.REPRESENTATION, null);
+    }
+
+    @JsonCreator
+    private Imtl(@JsonProperty("mode") Mode mode, @JsonProperty("gradients") SharedGradients gradients,
+                 @JsonProperty("updater") IUpdater updater) {
+        this.mode = Objects.requireNonNull(mode, "mode");
+        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        if (gradients == SharedGradients.NONE) {
+            throw new IllegalArgumentException("IMTL needs a gradient kind for its gradient balance: REPRESENTATION"
+                    + " (the paper), SHARED_PARAMETERS or LAST_SHARED_LAYER, not NONE");
+        }
+        this.updater = updater;
+    }
+
+    /** Starts a configuration. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public void init(List<Task> tasks) {
+        if (mode != Mode.GRADIENT && updater == null) {
+            throw new IllegalStateException("IMTL-L without its own updater needs the network's: it is initialised by"
+                    + " MultiTaskNetwork, or give one with builder().updater(...)");
+        }
+        init(tasks, updater);
+    }
+
+    @Override
+    public void init(List<Task> tasks, IUpdater networkUpdater) {
+        if (mode == Mode.GRADIENT) {
+            scales = null;
+            return;
+        }
+        IUpdater chosen = updater != null ? updater : Objects.requireNonNull(networkUpdater, "network updater");
+        scales = new LearnedScalars(tasks.size(), 0.0, chosen);
+    }
+
+    @Override
+    public SharedGradients gradients() {
+        return mode == Mode.LOSS ? SharedGradients.NONE : gradients;
+    }
+
+    @Override
+    public TaskWeights combine(TaskLosses losses) {
+        int n = losses.size();
+        double[] scale = new double[n];
+        Arrays.fill(scale, 1.0);
+        if (mode != Mode.GRADIENT) {
+            requireInit(n);
+            for (int t = 0; t < n; t++) {
+                scale[t] = Math.exp(scales.get(t));
+            }
+        }
+        if (mode == Mode.LOSS) {
+            return new TaskWeights(scale);
+        }
+        double[][] gram = losses.gram();
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                gram[i][j] *= scale[i] * scale[j];
+            }
+        }
+        double[] alpha = alphas(gram);
+        double[] shared = new double[n];
+        for (int t = 0; t < n; t++) {
+            shared[t] = alpha[t] * scale[t];
+        }
+        return new TaskWeights(shared, scale);
+    }
+
+    /**
+     * IMTL-G's closed form: the alpha with {@code sum alpha = 1} whose combination of the gradients of Gram
+     * matrix {@code gram} projects equally onto every task's unit gradient.
+     */
+    public static double[] alphas(double[][] gram) {
+        int n = gram.length;
+        int[] active = java.util.stream.IntStream.range(0, n).filter(t -> gram[t][t] > 0).toArray();
+        double[] alpha = new double[n];
+        if (active.length == 0) {
+            Arrays.fill(alpha, 1.0 / n);
+            return alpha;
+        }
+        if (active.length == 1) {
+            alpha[active[0]] = 1;
+            return alpha;
+        }
+        int anchor = active[0];
+        int m = active.length - 1;
+        double n0 = Math.sqrt(gram[anchor][anchor]);
+        // (D U^T)_ij = (g_0 - g_i) . (u_0 - u_j); the system is (D U^T)^T x = (g_0 U^T)^T
+        double[][] system = new double[m][m];
+        double[] rhs = new double[m];
+        for (int jj = 0; jj < m; jj++) {
+            int j = active[jj + 1];
+            double nj = Math.sqrt(gram[j][j]);
+            rhs[jj] = n0 - gram[anchor][j] / nj;
+            for (int ii = 0; ii < m; ii++) {
+                int i = active[ii + 1];
+                system[jj][ii] = gram[anchor][anchor] / n0 - gram[anchor][j] / nj - gram[i][anchor] / n0
+                        + gram[i][j] / nj;
+            }
+        }
+        double[] x = solve(system, rhs);
+        if (x == null) {
+            for (int t : active) {
+                alpha[t] = 1.0 / active.length;
+            }
+            return alpha;
+        }
+        double rest = 0;
+        for (int k = 0; k < m; k++) {
+            alpha[active[k + 1]] = x[k];
+            rest += x[k];
+        }
+        alpha[anchor] = 1 - rest;
+        return alpha;
+    }
+
+    /** Solves {@code a x = b} by Gaussian elimination with partial pivoting; null when {@code a} is singular. */
+    private static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        double[][] m = new double[n][];
+        double scale = 0;
+        for (int i = 0; i < n; i++) {
+            m[i] = Arrays.copyOf(a[i], n + 1);
+            m[i][n] = b[i];
+            for (int j = 0; j < n; j++) {
+                scale = Math.max(scale, Math.abs(a[i][j]));
+            }
+        }
+        for (int col = 0; col < n; col++) {
+            int pivot = col;
+            for (int row = col + 1; row < n; row++) {
+                if (Math.abs(m[row][col]) > Math.abs(m[pivot][col])) {
+                    pivot = row;
+                }
+            }
+            if (!(Math.abs(m[pivot][col]) > 1e-12 * scale)) {
+                return null;
+            }
+            double[] swap = m[col];
+            m[col] = m[pivot];
+            m[pivot] = swap;
+            for (int row = col + 1; row < n; row++) {
+                double f = m[row][col] / m[col][col];
+                for (int k = col; k <= n; k++) {
+                    m[row][k] -= f * m[col][k];
+                }
+            }
+        }
+        double[] x = new double[n];
+        for (int row = n - 1; row >= 0; row--) {
+            double s = m[row][n];
+            for (int k = row + 1; k < n; k++) {
+                s -= m[row][k] * x[k];
+            }
+            x[row] = s / m[row][row];
+        }
+        return x;
+    }
+
+    /** IMTL-L: one updater step of {@code s} down {@code e^{s_t} L_t - 1} (tasks with labelled examples only). */
+    @Override
+    public void update(TaskLosses losses, TaskWeights applied) {
+        if (mode == Mode.GRADIENT) {
+            return;
+        }
+        scales.step(scaleGradient(losses), losses.iteration(), losses.epoch());
+    }
+
+    /** The gradient of {@code sum_t (e^{s_t} L_t - s_t)} w.r.t. each {@code s_t}, 0 for tasks with no label. */
+    double[] scaleGradient(TaskLosses losses) {
+        requireInit(losses.size());
+        double[] g = new double[losses.size()];
+        for (int t = 0; t < g.length; t++) {
+            if (losses.labelled()[t] > 0) {
+                g[t] = Math.exp(scales.get(t)) * losses.loss(t) - 1;
+            }
+        }
+        return g;
+    }
+
+    /** The learned loss scales {@code s_t} (IMTL-L; empty for IMTL-G). */
+    public double[] logScales() {
+        if (mode == Mode.GRADIENT) {
+            return new double[0];
+        }
+        requireInit(-1);
+        return scales.values();
+    }
+
+    /** The state: the loss scales, then their updater's state (nothing for IMTL-G). */
+    @Override
+    public double[] state() {
+        if (mode == Mode.GRADIENT) {
+            return new double[0];
+        }
+        requireInit(-1);
+        return scales.state();
+    }
+
+    @Override
+    public void restoreState(double[] state) {
+        int expected = mode == Mode.GRADIENT ? 0 : scales.stateLength();
+        if (state.length != expected) {
+            throw new IllegalArgumentException("IMTL (" + mode + ") keeps " + expected + " values, got " + state.length);
+        }
+        if (expected > 0) {
+            scales.restore(state, 0);
+        }
+    }
+
+    private void requireInit(int tasks) {
+        if (scales == null) {
+            throw new IllegalStateException("IMTL is not initialised: build the network with it");
+        }
+        if (tasks >= 0 && tasks != scales.size()) {
+            throw new IllegalArgumentException("IMTL was set up for " + scales.size() + " tasks, got " + tasks
+                    + " losses");
+        }
+    }
+
+    /** The mode. */
+    @JsonProperty("mode")
+    public Mode getMode() {
+        return mode;
+    }
+
+    /** Which task gradients IMTL-G reads. */
+    @JsonProperty("gradients")
+    public SharedGradients getGradients() {
+        return gradients;
+    }
+
+    /** The updater of the loss scales, or null when it is the network's. */
+    @JsonProperty("updater")
+    public IUpdater getUpdater() {
+        return updater;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Imtl i && mode == i.mode && gradients == i.gradients && Objects.equals(updater, i.updater);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(mode, gradients, updater);
+    }
+
+    @Override
+    public String toString() {
+        return "Imtl(mode=" + mode + (mode == Mode.LOSS ? "" : ", gradients=" + gradients)
+                + (updater == null ? "" : ", updater=" + updater) + ")";
+    }
+
+    /** Builds an {@link Imtl}. */
+    public static final class Builder {
+        private Mode mode = Mode.HYBRID;
+        private SharedGradients gradients = SharedGradients.REPRESENTATION;
+        private IUpdater updater;
+
+        private Builder() {
+        }
+
+        /** Which of the paper's methods (default {@link Mode#HYBRID}). */
+        public Builder mode(Mode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** Which task gradients IMTL-G reads (default {@link SharedGradients#REPRESENTATION}, the paper). */
+        public Builder gradients(SharedGradients gradients) {
+            this.gradients = Objects.requireNonNull(gradients, "gradients");
+            return this;
+        }
+
+        /** The updater of the loss scales (default: the network's updater configuration). */
+        public Builder updater(IUpdater updater) {
+            this.updater = Objects.requireNonNull(updater, "updater");
+            return this;
+        }
+
+        /** Builds the combinator. */
+        public Imtl build() {
+            return new Imtl(mode, gradients, updater);
+        }
+    }
+}

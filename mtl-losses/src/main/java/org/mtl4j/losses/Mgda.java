@@ -1,0 +1,217 @@
+package org.mtl4j.losses;
+
+import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.SharedGradients;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Objects;
+
+/**
+ * MGDA-UB (Sener and Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018). Each
+ * step finds the min-norm point of the convex hull of the task gradients,
+ * <pre>
+ *   a = argmin_{a >= 0, sum a = 1} || sum_t a_t g_t / n_t ||^2,
+ * </pre>
+ * by Frank-Wolfe (the paper's Algorithm 2: start at {@code a = 1/T}, line search by Algorithm 1's closed form,
+ * stopping when a step is below 1e-5 or after {@code maxIterations}, default 250 as the authors' code), and
+ * trains the shared parameters on {@code sum_t (a_t / n_t) g_t}, a common descent direction of all tasks
+ * (zero at a Pareto-stationary point). By default the {@code g_t} are the gradients w.r.t. the shared
+ * representation Z (the paper's "upper bound", one value per example and feature, flattened over the
+ * minibatch as in the paper and the authors' code), which costs one head backward per task; with
+ * {@link Builder#gradients(SharedGradients)} {@link SharedGradients#SHARED_PARAMETERS} they are the gradients
+ * w.r.t. every encoder parameter (the paper's MGDA, one encoder backward per task).
+ *
+ * <p>Gradient normalisation {@code n_t} ({@link Normalization}): none by default (the paper has none); the
+ * authors' code offers {@code l2} ({@code ||g_t||}), {@code loss} ({@code L_t}) and {@code loss+}
+ * ({@code L_t ||g_t||}). A task whose normaliser is 0 (no gradient, or no labelled example) keeps
+ * {@code n_t = 1}.
+ *
+ * <p>Heads: as the paper's Algorithm 2, each task's head trains on its own plain gradient (weight 1).
+ * Departures of the reference code, offered as options: the authors' code back-propagates
+ * {@code sum_t a_t L_t}, so its heads are weighted by {@code a_t} too ({@link Builder#weightHeads(boolean)}),
+ * and it applies {@code a_t} to the raw, not the normalised gradients ({@link Builder#rawGradients(boolean)},
+ * LibMTL's representation mode does the same; its parameter mode uses {@code a_t / n_t} as here). The authors'
+ * code solves with projected gradient descent from the best pair instead of Frank-Wolfe (both find the same
+ * min-norm point); LibMTL sums the representation gradients over the minibatch instead of flattening them,
+ * which changes the Gram matrix: not offered.
+ */
+public final class Mgda implements LossCombinator {
+
+    /** How each task gradient is scaled before the min-norm problem. */
+    public enum Normalization {
+        /** {@code n_t = 1} (the paper). */
+        NONE,
+        /** {@code n_t = ||g_t||}. */
+        L2,
+        /** {@code n_t = L_t}. */
+        LOSS,
+        /** {@code n_t = L_t ||g_t||} ("loss+" in the authors' code). */
+        LOSS_L2
+    }
+
+    private final SharedGradients gradients;
+    private final Normalization normalization;
+    private final boolean rawGradients;
+    private final boolean weightHeads;
+    private final int maxIterations;
+
+    /** MGDA-UB: representation gradients, no normalisation, plain head gradients, 250 Frank-Wolfe iterations. */
+    public Mgda() {
+        this(SharedGradients.REPRESENTATION, Normalization.NONE, false, false, 250);
+    }
+
+    @JsonCreator
+    private Mgda(@JsonProperty("gradients") SharedGradients gradients,
+                 @JsonProperty("normalization") Normalization normalization,
+                 @JsonProperty("rawGradients") boolean rawGradients,
+                 @JsonProperty("weightHeads") boolean weightHeads,
+                 @JsonProperty("maxIterations") int maxIterations) {
+        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        if (gradients == SharedGradients.NONE) {
+            throw new IllegalArgumentException("MGDA needs task gradients: REPRESENTATION, LAST_SHARED_LAYER or"
+                    + " SHARED_PARAMETERS, not NONE");
+        }
+        this.normalization = Objects.requireNonNull(normalization, "normalization");
+        if (maxIterations < 1) {
+            throw new IllegalArgumentException("MGDA: maxIterations must be >= 1, got " + maxIterations);
+        }
+        this.rawGradients = rawGradients;
+        this.weightHeads = weightHeads;
+        this.maxIterations = maxIterations;
+    }
+
+    /** Starts a configuration. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public SharedGradients gradients() {
+        return gradients;
+    }
+
+    @Override
+    public TaskWeights combine(TaskLosses losses) {
+        double[][] gram = losses.gram();
+        int n = gram.length;
+        double[] norm = new double[n];
+        for (int t = 0; t < n; t++) {
+            double scale = switch (normalization) {
+                case NONE -> 1;
+                case L2 -> Math.sqrt(gram[t][t]);
+                case LOSS -> losses.loss(t);
+                case LOSS_L2 -> losses.loss(t) * Math.sqrt(gram[t][t]);
+            };
+            norm[t] = scale > 0 && Double.isFinite(scale) ? scale : 1;
+        }
+        double[][] normalised = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                normalised[i][j] = gram[i][j] / (norm[i] * norm[j]);
+            }
+        }
+        double[] a = MinNormPoint.frankWolfe(normalised, maxIterations);
+        double[] shared = new double[n];
+        for (int t = 0; t < n; t++) {
+            shared[t] = rawGradients ? a[t] : a[t] / norm[t];
+        }
+        return weightHeads ? new TaskWeights(shared) : TaskWeights.sharedOnly(shared);
+    }
+
+    /** Which gradients the min-norm problem reads. */
+    @JsonProperty("gradients")
+    public SharedGradients getGradients() {
+        return gradients;
+    }
+
+    /** The gradient normalisation. */
+    @JsonProperty("normalization")
+    public Normalization getNormalization() {
+        return normalization;
+    }
+
+    /** Whether the weights apply to the raw instead of the normalised gradients (the authors' code). */
+    @JsonProperty("rawGradients")
+    public boolean isRawGradients() {
+        return rawGradients;
+    }
+
+    /** Whether the heads are weighted too (the authors' code) instead of training on their plain gradients. */
+    @JsonProperty("weightHeads")
+    public boolean isWeightHeads() {
+        return weightHeads;
+    }
+
+    /** The Frank-Wolfe iteration limit. */
+    @JsonProperty("maxIterations")
+    public int getMaxIterations() {
+        return maxIterations;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Mgda m && gradients == m.gradients && normalization == m.normalization
+                && rawGradients == m.rawGradients && weightHeads == m.weightHeads && maxIterations == m.maxIterations;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(gradients, normalization, rawGradients, weightHeads, maxIterations);
+    }
+
+    @Override
+    public String toString() {
+        return "Mgda(gradients=" + gradients + ", normalization=" + normalization
+                + (rawGradients ? ", rawGradients" : "") + (weightHeads ? ", weightHeads" : "") + ")";
+    }
+
+    /** Builds an {@link Mgda}. */
+    public static final class Builder {
+        private SharedGradients gradients = SharedGradients.REPRESENTATION;
+        private Normalization normalization = Normalization.NONE;
+        private boolean rawGradients;
+        private boolean weightHeads;
+        private int maxIterations = 250;
+
+        private Builder() {
+        }
+
+        /** Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB). */
+        public Builder gradients(SharedGradients gradients) {
+            this.gradients = Objects.requireNonNull(gradients, "gradients");
+            return this;
+        }
+
+        /** The gradient normalisation (default {@link Normalization#NONE}). */
+        public Builder normalization(Normalization normalization) {
+            this.normalization = Objects.requireNonNull(normalization, "normalization");
+            return this;
+        }
+
+        /** Apply the weights to the raw gradients, as the authors' code does (default false: the normalised ones). */
+        public Builder rawGradients(boolean raw) {
+            this.rawGradients = raw;
+            return this;
+        }
+
+        /** Weight the heads too, as the authors' code does (default false: plain head gradients, the paper). */
+        public Builder weightHeads(boolean weighted) {
+            this.weightHeads = weighted;
+            return this;
+        }
+
+        /** The Frank-Wolfe iteration limit (default 250). */
+        public Builder maxIterations(int iterations) {
+            this.maxIterations = iterations;
+            return this;
+        }
+
+        /** Builds the combinator. */
+        public Mgda build() {
+            return new Mgda(gradients, normalization, rawGradients, weightHeads, maxIterations);
+        }
+    }
+}

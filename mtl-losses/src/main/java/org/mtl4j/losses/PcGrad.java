@@ -1,0 +1,172 @@
+package org.mtl4j.losses;
+
+import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.SharedGradients;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * PCGrad, projecting conflicting gradients (Yu, Kumar, Gupta, Levine, Hausman and Finn, "Gradient Surgery
+ * for Multi-Task Learning", NeurIPS 2020, Algorithm 1). For each task i, starting from
+ * {@code g_i^PC = g_i}, the other tasks j are visited in a random order drawn afresh for each i; whenever
+ * {@code g_i^PC . g_j < 0} the conflicting component is removed, {@code g_i^PC -= (g_i^PC . g_j / ||g_j||^2) g_j},
+ * always against the original {@code g_j}. The shared parameters train on {@code sum_i g_i^PC} (the paper's
+ * sum; {@link Builder#mean(boolean)} divides by T as the popular PyTorch port does) and each head on its plain
+ * gradient. The {@code g_t} are the gradients w.r.t. every encoder parameter by default (one encoder backward
+ * per task); {@link Builder#gradients(SharedGradients)} can choose the representation's (cheaper, not in the
+ * paper).
+ *
+ * <p>Every projection is a linear combination of the original gradients, so {@code sum_i g_i^PC = sum_j c_j g_j}
+ * with coefficients computed from the Gram matrix alone (each {@code c_j >= 1}); they are the weights returned.
+ * The orders are a function of the seed (default 0) and the iteration count, so resumed training equals
+ * uninterrupted. A task with a zero gradient removes nothing. Departures of the reference code: the official
+ * TensorFlow code discards its shuffle (a fixed order) and lets a task project onto itself; LibMTL shuffles all
+ * tasks, itself included, and adds 1e-8 to {@code ||g_j||^2}; neither is offered.
+ */
+public final class PcGrad implements LossCombinator {
+
+    private final SharedGradients gradients;
+    private final boolean mean;
+    private final long seed;
+
+    /** The paper's PCGrad: shared-parameter gradients, summed, seed 0. */
+    public PcGrad() {
+        this(SharedGradients.SHARED_PARAMETERS, false, 0L);
+    }
+
+    @JsonCreator
+    private PcGrad(@JsonProperty("gradients") SharedGradients gradients, @JsonProperty("mean") boolean mean,
+                   @JsonProperty("seed") long seed) {
+        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        if (gradients == SharedGradients.NONE) {
+            throw new IllegalArgumentException("PCGrad needs task gradients: SHARED_PARAMETERS (the paper),"
+                    + " REPRESENTATION or LAST_SHARED_LAYER, not NONE");
+        }
+        this.mean = mean;
+        this.seed = seed;
+    }
+
+    /** Starts a configuration. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public SharedGradients gradients() {
+        return gradients;
+    }
+
+    @Override
+    public TaskWeights combine(TaskLosses losses) {
+        return TaskWeights.sharedOnly(coefficients(losses.gram(), losses.iteration()));
+    }
+
+    /**
+     * The coefficients {@code c} with {@code sum_i g_i^PC = sum_j c_j g_j} for the Gram matrix {@code gram} and
+     * the projection orders of {@code iteration} (divided by T with {@link Builder#mean(boolean)}).
+     */
+    public double[] coefficients(double[][] gram, long iteration) {
+        int n = gram.length;
+        SplittableRandom random = IterationRandom.of(seed, iteration);
+        double[] sum = new double[n];
+        for (int i = 0; i < n; i++) {
+            double[] c = new double[n];
+            c[i] = 1;
+            int[] others = new int[n - 1];
+            for (int j = 0, k = 0; j < n; j++) {
+                if (j != i) {
+                    others[k++] = j;
+                }
+            }
+            for (int j : IterationRandom.shuffle(others, random)) {
+                double dot = 0;
+                for (int k = 0; k < n; k++) {
+                    dot += c[k] * gram[k][j];
+                }
+                if (dot < 0 && gram[j][j] > 0) {
+                    c[j] -= dot / gram[j][j];
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                sum[k] += c[k];
+            }
+        }
+        if (mean) {
+            for (int k = 0; k < n; k++) {
+                sum[k] /= n;
+            }
+        }
+        return sum;
+    }
+
+    /** Which task gradients are projected. */
+    @JsonProperty("gradients")
+    public SharedGradients getGradients() {
+        return gradients;
+    }
+
+    /** Whether the projected gradients are averaged instead of summed. */
+    @JsonProperty("mean")
+    public boolean isMean() {
+        return mean;
+    }
+
+    /** The seed of the projection orders. */
+    @JsonProperty("seed")
+    public long getSeed() {
+        return seed;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PcGrad p && gradients == p.gradients && mean == p.mean && seed == p.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(gradients, mean, seed);
+    }
+
+    @Override
+    public String toString() {
+        return "PcGrad(gradients=" + gradients + (mean ? ", mean" : "") + ", seed=" + seed + ")";
+    }
+
+    /** Builds a {@link PcGrad}. */
+    public static final class Builder {
+        private SharedGradients gradients = SharedGradients.SHARED_PARAMETERS;
+        private boolean mean;
+        private long seed;
+
+        private Builder() {
+        }
+
+        /** Which task gradients are projected (default {@link SharedGradients#SHARED_PARAMETERS}, the paper). */
+        public Builder gradients(SharedGradients gradients) {
+            this.gradients = Objects.requireNonNull(gradients, "gradients");
+            return this;
+        }
+
+        /** Average the projected gradients instead of summing them (default false: the paper's sum). */
+        public Builder mean(boolean mean) {
+            this.mean = mean;
+            return this;
+        }
+
+        /** The seed of the random projection orders (default 0). */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Builds the combinator. */
+        public PcGrad build() {
+            return new PcGrad(gradients, mean, seed);
+        }
+    }
+}
