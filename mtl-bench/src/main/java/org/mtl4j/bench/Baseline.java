@@ -18,9 +18,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The plain DL4J side of a case: either one {@link ComputationGraph} with one output layer per task (the
- * twin of a hard-sharing network, {@link #joint}), or one single-task graph per task ({@link #perTask}), each
- * trained in turn on every minibatch with its own task's labels: the cost floor of a multi-column network.
+ * The baseline side of a case: either one plain DL4J {@link ComputationGraph} with one output layer per task
+ * (the twin of a hard-sharing network, {@link #joint}), or one single-task graph per task ({@link #perTask}),
+ * each trained in turn on every minibatch with its own task's labels: the cost floor of a multi-column
+ * network; or, for a combinator case, the same mtl4j network with fixed equal weights ({@link #fixedWeights}).
  *
  * <p>Parameters are named as mtl4j names them: in a joint baseline the graph's own names; in per-task
  * baselines graph {@code t}'s trunk layer {@code trunk_<s>_<l>} stands for mtl4j's column layer
@@ -33,15 +34,26 @@ public final class Baseline {
 
     private final List<ComputationGraph> graphs;
     private final boolean joint;
+    private final MultiTaskNetwork network;
+    private double networkScore = Double.NaN;
 
-    private Baseline(List<ComputationGraph> graphs, boolean joint) {
+    private Baseline(List<ComputationGraph> graphs, boolean joint, MultiTaskNetwork network) {
         this.graphs = List.copyOf(graphs);
         this.joint = joint;
+        this.network = network;
+    }
+
+    /**
+     * An mtl4j network with fixed weights as the baseline of a combinator case: trained by its own step, with
+     * exactly the parameters (names, layout) of the network it is compared with.
+     */
+    public static Baseline fixedWeights(MultiTaskNetwork network) {
+        return new Baseline(List.of(network.graph()), true, network);
     }
 
     /** One graph with one output per task, trained on whole minibatches. */
     public static Baseline joint(ComputationGraph graph) {
-        return new Baseline(List.of(graph), true);
+        return new Baseline(List.of(graph), true, null);
     }
 
     /** One single-task graph per task, in task order; graph {@code t} trains on features and {@code labels[t]}. */
@@ -49,7 +61,7 @@ public final class Baseline {
         if (graphs.isEmpty()) {
             throw new IllegalArgumentException("a per-task baseline needs at least one graph");
         }
-        return new Baseline(graphs, false);
+        return new Baseline(graphs, false, null);
     }
 
     /** The graphs, in task order (one graph for a joint baseline). */
@@ -64,6 +76,10 @@ public final class Baseline {
 
     /** One training step: {@code fit} of the joint graph, or of each task's graph on its own labels, in task order. */
     public void fit(MultiDataSet data) {
+        if (network != null) {
+            networkScore = network.fit(data).totalLoss();
+            return;
+        }
         if (joint) {
             graphs.get(0).fit(data);
             return;
@@ -80,6 +96,9 @@ public final class Baseline {
 
     /** The score of the last step: the joint graph's, or the sum of the task graphs' (each its task's loss). */
     public double score() {
+        if (network != null) {
+            return networkScore;
+        }
         double sum = 0;
         for (ComputationGraph g : graphs) {
             sum += g.score();
@@ -113,6 +132,10 @@ public final class Baseline {
         if (flat.length() != numParams()) {
             throw new IllegalArgumentException("the baseline has " + numParams() + " parameters, but the vector has "
                     + flat.length());
+        }
+        if (network != null) {
+            network.params().assign(flat);
+            return;
         }
         if (graphs.size() == 1) {
             graphs.get(0).setParams(flat);
@@ -151,6 +174,10 @@ public final class Baseline {
      * @throws IllegalStateException when the network lacks a parameter the baseline has, or has it in another shape
      */
     public void copyParameters(String caseName, MultiTaskNetwork net) {
+        if (network != null) {
+            network.params().assign(net.params());
+            return;
+        }
         if (joint) {
             graphs.get(0).setParams(net.params().dup());
             return;

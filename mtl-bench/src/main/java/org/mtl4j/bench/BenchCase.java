@@ -8,8 +8,10 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.HardSharing;
 import org.mtl4j.core.Head;
+import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
@@ -47,6 +49,12 @@ import java.util.function.Supplier;
  *       head; the mixing units (and the soft-sharing penalty) have no counterpart.</li>
  * </ul>
  *
+ * <ul>
+ *   <li>{@link #combinator}: hard sharing with a loss combinator (uncertainty, DWA, MGDA-UB, PCGrad, ...),
+ *       against the same mtl4j network with fixed equal weights: the combinator's own cost, per-task gradients
+ *       included.</li>
+ * </ul>
+ *
  * <p>Heads are linear ({@code Head.linear()}, or {@code Head.linear().lastTimeStep()} on a recurrent trunk);
  * every task predicts one output per example.
  */
@@ -64,10 +72,11 @@ public final class BenchCase {
     private final Supplier<SharingStrategy> sharing;
     private final boolean perTaskBaseline;
     private final OptionalDouble budgetS;
+    private final Supplier<LossCombinator> losses;
 
     private BenchCase(String name, String description, int batchSize, int timeSteps, Supplier<SharedTrunk> trunk,
                       List<Task> tasks, Supplier<SharingStrategy> sharing, boolean perTaskBaseline,
-                      OptionalDouble budgetS) {
+                      OptionalDouble budgetS, Supplier<LossCombinator> losses) {
         this.name = Objects.requireNonNull(name, "name");
         this.description = Objects.requireNonNull(description, "description");
         this.batchSize = batchSize;
@@ -77,6 +86,7 @@ public final class BenchCase {
         this.sharing = Objects.requireNonNull(sharing, "sharing");
         this.perTaskBaseline = perTaskBaseline;
         this.budgetS = Objects.requireNonNull(budgetS, "budgetS");
+        this.losses = losses;
         for (Task t : this.tasks) {
             if (!t.head().layers().isEmpty()) {
                 throw new IllegalArgumentException("case " + name + ", task \"" + t.name()
@@ -101,7 +111,7 @@ public final class BenchCase {
     public static BenchCase hard(String name, String description, int batchSize, int timeSteps,
                                  Supplier<SharedTrunk> trunk, List<Task> tasks) {
         return new BenchCase(name, description, batchSize, timeSteps, trunk, tasks, HardSharing::new, false,
-                OptionalDouble.empty());
+                OptionalDouble.empty(), null);
     }
 
     /**
@@ -119,7 +129,20 @@ public final class BenchCase {
      */
     public static BenchCase columns(String name, String description, int batchSize, Supplier<SharedTrunk> trunk,
                                     List<Task> tasks, Supplier<SharingStrategy> sharing, double budgetS) {
-        return new BenchCase(name, description, batchSize, 0, trunk, tasks, sharing, true, OptionalDouble.of(budgetS));
+        return new BenchCase(name, description, batchSize, 0, trunk, tasks, sharing, true, OptionalDouble.of(budgetS),
+                null);
+    }
+
+    /**
+     * A hard-sharing case with a loss combinator against the same mtl4j network with fixed equal weights.
+     *
+     * @param losses  makes the combinator for each build
+     * @param budgetS the case's wall-time budget in seconds when none is given on the command line
+     */
+    public static BenchCase combinator(String name, String description, int batchSize, Supplier<SharedTrunk> trunk,
+                                       List<Task> tasks, Supplier<LossCombinator> losses, double budgetS) {
+        return new BenchCase(name, description, batchSize, 0, trunk, tasks, HardSharing::new, false,
+                OptionalDouble.of(budgetS), Objects.requireNonNull(losses, "losses"));
     }
 
     /** The case name. */
@@ -152,12 +175,20 @@ public final class BenchCase {
         return budgetS;
     }
 
-    /** Builds the mtl4j side: the case's sharing, equal weights, Adam(1e-3), FLOAT, seeded Xavier initialisation. */
+    /**
+     * Builds the mtl4j side: the case's sharing and combinator (equal weights unless a combinator case), Adam(1e-3),
+     * FLOAT, seeded Xavier initialisation.
+     */
     public MultiTaskNetwork buildMtl(long seed) {
+        return build(seed, losses == null ? FixedWeights.equal() : losses.get());
+    }
+
+    private MultiTaskNetwork build(long seed, LossCombinator combinator) {
         return MultiTaskNetwork.builder()
                 .trunk(trunk.get())
                 .tasks(tasks.toArray(new Task[0]))
                 .sharing(sharing.get())
+                .losses(combinator)
                 .updater(new Adam(LEARNING_RATE))
                 .weightInit(WeightInit.XAVIER)
                 .dataType(DataType.FLOAT)
@@ -165,8 +196,14 @@ public final class BenchCase {
                 .build();
     }
 
-    /** Builds the plain DL4J side: one graph for all tasks, or one per task, with seeded initial parameters. */
+    /**
+     * Builds the baseline side: one plain DL4J graph for all tasks, or one per task, or (for a combinator case)
+     * the mtl4j network with fixed equal weights, with seeded initial parameters.
+     */
     public Baseline buildBaseline(long seed) {
+        if (losses != null) {
+            return Baseline.fixedWeights(build(seed, FixedWeights.equal()));
+        }
         if (!perTaskBaseline) {
             return Baseline.joint(graph(tasks, seed));
         }

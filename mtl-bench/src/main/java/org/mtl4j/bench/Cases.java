@@ -6,9 +6,17 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.mtl4j.core.Head;
+import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
+import org.mtl4j.losses.CaGrad;
+import org.mtl4j.losses.DynamicWeightAverage;
+import org.mtl4j.losses.GradNorm;
+import org.mtl4j.losses.Imtl;
+import org.mtl4j.losses.Mgda;
+import org.mtl4j.losses.PcGrad;
+import org.mtl4j.losses.UncertaintyWeighting;
 import org.mtl4j.sharing.CrossStitch;
 import org.mtl4j.sharing.Sluice;
 import org.mtl4j.sharing.SoftSharing;
@@ -24,12 +32,17 @@ import java.util.function.Supplier;
  * The standard side-by-side cases, by name, in run order: the hard-sharing cases ({@code hard-*}), then the
  * multi-column cases on the small MLP ({@code cross-stitch-T}, {@code soft-T} for T = 2, 4, 8, and
  * {@code sluice-4}), each against T single-task DL4J graphs trained side by side, with a default budget of
- * {@value #COLUMNS_BUDGET_S} s per case.
+ * {@value #COLUMNS_BUDGET_S} s per case; then the loss combinators on the small MLP ({@code uncertainty},
+ * {@code dwa}, {@code gradnorm}, {@code mgda-ub}, {@code imtl}, {@code pcgrad}, {@code cagrad}), each against
+ * the same network with fixed equal weights, {@value #COMBINATOR_BUDGET_S} s per case.
  */
 public final class Cases {
 
     /** The wall-time budget of a multi-column case, in seconds, when none is given on the command line. */
     public static final double COLUMNS_BUDGET_S = 30;
+
+    /** The wall-time budget of a combinator case, in seconds, when none is given on the command line. */
+    public static final double COMBINATOR_BUDGET_S = 20;
 
     private static final Map<String, BenchCase> ALL = new LinkedHashMap<>();
 
@@ -52,7 +65,14 @@ public final class Cases {
         for (int t : new int[]{2, 4, 8}) {
             add(columns("soft-" + t, t, "soft sharing, lambda 1e-3 (mean form, weights)", () -> SoftSharing.of(1e-3)));
         }
-        add(columns("sluice-4", 4, "sluice defaults (2 subspaces, lambda 0.01, learned beta)", Sluice::new));
+        add(columns("sluice-4", 4, "sluice defaults (2 subspaces, lambda 0, learned beta)", Sluice::new));
+        add(combinator("uncertainty", "uncertainty weighting (Kendall et al.)", UncertaintyWeighting::new));
+        add(combinator("dwa", "dynamic weight average (Liu et al.)", DynamicWeightAverage::new));
+        add(combinator("gradnorm", "GradNorm alpha 1.5 on the last shared layer", GradNorm::new));
+        add(combinator("mgda-ub", "MGDA-UB on representation gradients", Mgda::new));
+        add(combinator("imtl", "IMTL (hybrid) on representation gradients", Imtl::new));
+        add(combinator("pcgrad", "PCGrad on shared-parameter gradients (one encoder backward per task)", PcGrad::new));
+        add(combinator("cagrad", "CAGrad c 0.5 on shared-parameter gradients", CaGrad::new));
     }
 
     private Cases() {
@@ -98,6 +118,13 @@ public final class Cases {
                         + count + " heads cls(10)/reg(1) alternating, batch 128; baseline: " + count
                         + " single-task graphs, one fit each per step",
                 128, () -> mlp(64, 256), tasks, strategy, COLUMNS_BUDGET_S);
+    }
+
+    /** A combinator case on the small MLP (hard-mlp-small's trunk, heads and batch). */
+    private static BenchCase combinator(String name, String combinator, Supplier<LossCombinator> losses) {
+        return BenchCase.combinator(name, "hard-mlp-small with " + combinator + "; baseline: the same network with"
+                        + " fixed equal weights", 128, () -> mlp(64, 256),
+                List.of(Task.classification("cls", 10), Task.regression("reg")), losses, COMBINATOR_BUDGET_S);
     }
 
     private static SharedTrunk mlp(int in, int width) {

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchArgsTest {
 
     private static final List<String> ALL = List.of("hard-mlp-small", "hard-mlp-large", "hard-cnn", "hard-lstm",
-            "cross-stitch-2", "cross-stitch-4", "cross-stitch-8", "soft-2", "soft-4", "soft-8", "sluice-4");
+            "cross-stitch-2", "cross-stitch-4", "cross-stitch-8", "soft-2", "soft-4", "soft-8", "sluice-4",
+            "uncertainty", "dwa", "gradnorm", "mgda-ub", "imtl", "pcgrad", "cagrad");
 
     @Test
     void noArgumentsSelectsAllCasesInStandardOrderWithDefaults() {
