@@ -32,8 +32,10 @@ import java.util.Objects;
  *
  * <p>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
  * {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
- * ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch). A task without
- * {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and keeps its weight.
+ * ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with no
+ * labelled example in the first epoch takes its loss at its first labelled step after it). A task without
+ * {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and its weight takes
+ * no updater step (it still follows the renormalisation).
  * The paper leaves open what keeps the weights positive: here they are clipped at 0 before the
  * renormalisation (all 0 resets them to 1). Departures of the reference code: LibMTL parameterises the weights
  * as {@code T softmax(z)} and trains the heads on unweighted gradients; not offered.
@@ -136,13 +138,17 @@ public final class GradNorm implements LossCombinator {
         }
         for (int t = 0; t < n; t++) {
             if (initial[t] == 0) {
-                double candidate = initialLoss == InitialLoss.FIRST_STEP
-                        ? (labelled[t] > 0 ? losses.loss(t) : 0)
-                        : (epochCount[t] > 0 ? epochSum[t] / epochCount[t] : 0);
+                double candidate = initialLoss == InitialLoss.FIRST_EPOCH && epochCount[t] > 0
+                        ? epochSum[t] / epochCount[t]
+                        : (labelled[t] > 0 ? losses.loss(t) : 0);
                 initial[t] = candidate > 0 && Double.isFinite(candidate) ? candidate : 0;
             }
         }
-        weights.step(weightGradient(losses), losses.iteration(), losses.epoch());
+        boolean[] active = new boolean[n];
+        for (int t = 0; t < n; t++) {
+            active[t] = initial[t] > 0 && labelled[t] > 0;
+        }
+        weights.step(weightGradient(losses), active, losses.iteration(), losses.epoch());
         renormalise();
     }
 

@@ -40,7 +40,9 @@ import java.util.Objects;
  * <p>Degenerate cases the paper leaves open: tasks whose gradient is zero (no labelled example in the step)
  * get {@code alpha_t = 0} and the closed form runs over the others; when {@code D U^T} is singular (two unit
  * gradients coincide, so every combination projects equally onto them) alpha is split equally over the tasks
- * with a gradient. LibMTL inverts {@code D U^T} unguarded and sums representation gradients over the minibatch.
+ * with a gradient, which keeps the projections equal for two tasks but not onto a third one. A task with no
+ * labelled example leaves its {@code s_t} alone. LibMTL inverts {@code D U^T} unguarded and sums
+ * representation gradients over the minibatch.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class Imtl implements LossCombinator {
@@ -171,7 +173,11 @@ public final class Imtl implements LossCombinator {
                         + gram[i][j] / nj;
             }
         }
-        double[] x = solve(system, rhs);
+        double largest = 0;
+        for (int t : active) {
+            largest = Math.max(largest, Math.sqrt(gram[t][t]));
+        }
+        double[] x = solve(system, rhs, largest);
         if (x == null) {
             for (int t : active) {
                 alpha[t] = 1.0 / active.length;
@@ -187,17 +193,19 @@ public final class Imtl implements LossCombinator {
         return alpha;
     }
 
-    /** Solves {@code a x = b} by Gaussian elimination with partial pivoting; null when {@code a} is singular. */
-    private static double[] solve(double[][] a, double[] b) {
+    /**
+     * Solves {@code a x = b} by Gaussian elimination with partial pivoting; null when {@code a} is singular: a
+     * pivot below {@code 1e-10 scale}, where {@code scale} is the largest gradient norm (the entries of
+     * {@code D U^T} are products of gradient differences and unit-vector differences, so a system of parallel
+     * gradients holds rounding noise of about {@code 1e-16 scale}, which a test relative to its own entries
+     * would take for signal).
+     */
+    private static double[] solve(double[][] a, double[] b, double scale) {
         int n = b.length;
         double[][] m = new double[n][];
-        double scale = 0;
         for (int i = 0; i < n; i++) {
             m[i] = Arrays.copyOf(a[i], n + 1);
             m[i][n] = b[i];
-            for (int j = 0; j < n; j++) {
-                scale = Math.max(scale, Math.abs(a[i][j]));
-            }
         }
         for (int col = 0; col < n; col++) {
             int pivot = col;
@@ -206,7 +214,7 @@ public final class Imtl implements LossCombinator {
                     pivot = row;
                 }
             }
-            if (!(Math.abs(m[pivot][col]) > 1e-12 * scale)) {
+            if (!(Math.abs(m[pivot][col]) > 1e-10 * scale)) {
                 return null;
             }
             double[] swap = m[col];
@@ -236,7 +244,7 @@ public final class Imtl implements LossCombinator {
         if (mode == Mode.GRADIENT) {
             return;
         }
-        scales.step(scaleGradient(losses), losses.iteration(), losses.epoch());
+        scales.step(scaleGradient(losses), LearnedScalars.labelled(losses), losses.iteration(), losses.epoch());
     }
 
     /** The gradient of {@code sum_t (e^{s_t} L_t - s_t)} w.r.t. each {@code s_t}, 0 for tasks with no label. */
@@ -272,6 +280,9 @@ public final class Imtl implements LossCombinator {
 
     @Override
     public void restoreState(double[] state) {
+        if (mode != Mode.GRADIENT) {
+            requireInit(-1);
+        }
         int expected = mode == Mode.GRADIENT ? 0 : scales.stateLength();
         if (state.length != expected) {
             throw new IllegalArgumentException("IMTL (" + mode + ") keeps " + expected + " values, got " + state.length);

@@ -1,5 +1,6 @@
 package org.mtl4j.losses;
 
+import org.mtl4j.core.TaskLosses;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -25,6 +26,10 @@ final class LearnedScalars {
         IUpdater chosen = config.clone();
         values = Nd4j.valueArrayOf(new long[]{1, n}, initial, DataType.DOUBLE);
         long stateSize = chosen.stateSize(n);
+        if (stateSize % n != 0) {
+            throw new IllegalArgumentException("updater " + chosen + " keeps " + stateSize + " state values for " + n
+                    + " parameters, not a whole number per parameter");
+        }
         updaterState = stateSize == 0 ? null : Nd4j.zeros(DataType.DOUBLE, 1, stateSize);
         updater = chosen.instantiate(updaterState, true);
     }
@@ -49,14 +54,36 @@ final class LearnedScalars {
         return values.toDoubleVector();
     }
 
-    /** One updater step down {@code gradient} (one entry per scalar; 0 leaves a scalar's state to the updater). */
-    void step(double[] gradient, long iteration, int epoch) {
-        INDArray g = Nd4j.create(DataType.DOUBLE, 1, gradient.length);
-        for (int t = 0; t < gradient.length; t++) {
-            g.putScalar(0, t, gradient[t]);
+    /**
+     * One updater step down {@code gradient} (one entry per scalar) for the scalars marked {@code active}; the
+     * others are left alone, value and updater state (a momentum updater would otherwise keep moving them).
+     */
+    void step(double[] gradient, boolean[] active, long iteration, int epoch) {
+        int n = gradient.length;
+        double[] before = state();
+        INDArray g = Nd4j.create(DataType.DOUBLE, 1, n);
+        for (int t = 0; t < n; t++) {
+            g.putScalar(0, t, active[t] ? gradient[t] : 0);
         }
         updater.applyUpdater(g, (int) iteration, epoch);
         values.subi(g);
+        for (int t = 0; t < n; t++) {
+            if (!active[t]) {
+                values.putScalar(0, t, before[t]);
+                for (long i = t; updaterState != null && i < updaterState.length(); i += n) {
+                    updaterState.putScalar(0, i, before[(int) (n + i)]);
+                }
+            }
+        }
+    }
+
+    /** Which tasks have a labelled example in the step: the scalars a step may move. */
+    static boolean[] labelled(TaskLosses losses) {
+        boolean[] active = new boolean[losses.size()];
+        for (int t = 0; t < active.length; t++) {
+            active[t] = losses.labelled()[t] > 0;
+        }
+        return active;
     }
 
     /** How many numbers {@link #state()} holds. */

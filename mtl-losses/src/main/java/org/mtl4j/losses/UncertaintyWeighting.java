@@ -106,7 +106,7 @@ public final class UncertaintyWeighting implements LossCombinator {
     @Override
     public void update(TaskLosses losses, TaskWeights applied) {
         requireInit(losses.size());
-        logVariance.step(logVarianceGradient(losses), losses.iteration(), losses.epoch());
+        logVariance.step(logVarianceGradient(losses), LearnedScalars.labelled(losses), losses.iteration(), losses.epoch());
     }
 
     /**

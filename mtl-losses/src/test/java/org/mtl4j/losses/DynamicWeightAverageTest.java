@@ -1,5 +1,6 @@
 package org.mtl4j.losses;
 
+import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -167,7 +168,7 @@ class DynamicWeightAverageTest {
 
         assertEquals(expected, weights);
         assertTrue(expected.get(14).weight(0) != 1.0, "epoch 4 weights differ from 1");
-        assertEquals(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
         assertArrayEquals(config.state(), loaded.state(), 0.0);
     }
 

@@ -1,5 +1,6 @@
 package org.mtl4j.losses;
 
+import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.junit.jupiter.api.Test;
@@ -149,7 +150,7 @@ class GeometricLossStrategyTest {
         assertEquals(GLS, resumed.losses());
         data.subList(3, 6).forEach(b -> weights.add(resumed.fit(b).weights()));
         assertEquals(expected, weights);
-        assertEquals(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.mtl4j.losses;
 
+import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,7 +145,7 @@ class UncertaintyWeightingTest {
         assertArrayEquals(second.state(), loaded.state(), 0.0);
         assertEquals(2 + 2 * 2, loaded.state().length, "s and Adam's two moments per task");
         data.subList(3, 6).forEach(resumed::fit);
-        assertEquals(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
         assertArrayEquals(config.logVariances(), loaded.logVariances(), 0.0);
     }
 

@@ -1,5 +1,6 @@
 package org.mtl4j.sharing;
 
+import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -140,11 +141,11 @@ class CrossStitchTest {
         interrupted.save(file);
         MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
         assertEquals(sharing, resumed.sharing());
-        assertEquals(interrupted.params(), resumed.params());
+        Exact.assertSameValues(interrupted.params(), resumed.params());
         INDArray x = data.get(0).getFeatures(0);
-        assertEquals(interrupted.output(x), resumed.output(x));
+        Exact.assertSameOutputs(interrupted.output(x), resumed.output(x));
         data.subList(2, 4).forEach(resumed::fit);
-        assertEquals(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.mtl4j.sharing;
 
+import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -166,9 +167,9 @@ class SluiceTest {
         MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
         assertEquals(sharing, resumed.sharing());
         INDArray x = data.get(0).getFeatures(0);
-        assertEquals(interrupted.output(x), resumed.output(x));
+        Exact.assertSameOutputs(interrupted.output(x), resumed.output(x));
         data.subList(2, 4).forEach(resumed::fit);
-        assertEquals(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
     }
 
     @Test

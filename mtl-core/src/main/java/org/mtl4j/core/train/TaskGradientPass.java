@@ -9,12 +9,14 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +30,8 @@ import java.util.function.Function;
  * {@code sum_t w_t g_t}.
  *
  * <p>Task t's gradient {@code g_t} goes into row t of a {@code [T, n]} buffer in the mean-loss convention
- * (the per-example-sum errors divided by the minibatch size), so that the Gram matrix is one matrix product.
+ * (the per-example-sum errors divided by the minibatch size), so that the Gram matrix is one matrix product
+ * (in double precision).
  * The encoder's combined gradient is linear in the errors at the representation: for the representation
  * and last-layer kinds one encoder backward from {@code sum_t w_t dL_t/dZ} gives {@code sum_t w_t g_t} over
  * every encoder parameter; for {@link SharedGradients#SHARED_PARAMETERS} the rows already hold every
@@ -47,6 +50,7 @@ final class TaskGradientPass {
     private final Set<Integer> lastLayer;
     private final long[][] ranges;
     private INDArray buffer;
+    private INDArray doubles;
 
     /**
      * A pass over {@code graph} for gradients of {@code kind}.
@@ -116,10 +120,7 @@ final class TaskGradientPass {
         for (int t = 0; t < tasks; t++) {
             gradients.add(taskGradient(t, tasks, atRepresentation[t], minibatch));
         }
-        double[][] gram;
-        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            gram = buffer.mmul(buffer.transpose()).toDoubleMatrix();
-        }
+        double[][] gram = gram();
         for (int i = 0; i < tasks; i++) {
             for (int j = 0; j < tasks; j++) {
                 if (!Double.isFinite(gram[i][j])) {
@@ -147,6 +148,23 @@ final class TaskGradientPass {
             backward.encoder(encoderErrors);
         }
         return new Result(withGradients, weights, backward.gradient());
+    }
+
+    /**
+     * The Gram matrix of the buffer's rows, in double precision whatever the network's data type: closed forms
+     * such as IMTL-G's tell parallel gradients by entries near zero, which single-precision products blur.
+     */
+    private double[][] gram() {
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            INDArray rows = buffer;
+            if (buffer.dataType() != DataType.DOUBLE) {
+                if (doubles == null || !Arrays.equals(doubles.shape(), buffer.shape())) {
+                    doubles = Nd4j.create(DataType.DOUBLE, buffer.shape());
+                }
+                rows = doubles.assign(buffer);
+            }
+            return rows.mmul(rows.transpose()).toDoubleMatrix();
+        }
     }
 
     /** Task t's gradient of the requested kind, written into row t of the buffer (mean-loss convention). */

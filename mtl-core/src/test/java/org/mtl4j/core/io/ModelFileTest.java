@@ -1,5 +1,6 @@
 package org.mtl4j.core.io;
 
+import org.mtl4j.core.testing.Exact;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.FixedWeights;
@@ -74,8 +75,8 @@ class ModelFileTest {
 
         MultiTaskNetwork loaded = MultiTaskNetwork.load(file);
 
-        assertEquals(net.params(), loaded.params());
-        assertEquals(net.graph().getUpdater().getStateViewArray(), loaded.graph().getUpdater().getStateViewArray());
+        Exact.assertSameValues(net.params(), loaded.params());
+        Exact.assertSameValues(net.graph().getUpdater().getStateViewArray(), loaded.graph().getUpdater().getStateViewArray());
         assertEquals(3, loaded.iterationCount());
         assertEquals(net.taskNames(), loaded.taskNames());
         assertEquals(net.losses(), loaded.losses());
@@ -98,7 +99,7 @@ class ModelFileTest {
         List<MultiDataSet> data = batches(6);
         MultiTaskNetwork uninterrupted = network(new CountingWeights(0.5));
         MultiTaskNetwork interrupted = network(new CountingWeights(0.5));
-        assertEquals(uninterrupted.params(), interrupted.params(), "same seed, same start");
+        Exact.assertSameValues(uninterrupted.params(), interrupted.params(), "same seed, same start");
         data.forEach(uninterrupted::fit);
 
         data.subList(0, 3).forEach(interrupted::fit);
@@ -108,9 +109,8 @@ class ModelFileTest {
         assertArrayEquals(new double[]{3}, resumed.losses().state());
         data.subList(3, 6).forEach(resumed::fit);
 
-        assertEquals(uninterrupted.params(), resumed.params());
-        assertEquals(uninterrupted.graph().getUpdater().getStateViewArray(),
-                resumed.graph().getUpdater().getStateViewArray());
+        Exact.assertSameValues(uninterrupted.params(), resumed.params());
+        Exact.assertSameValues(uninterrupted.graph().getUpdater().getStateViewArray(), resumed.graph().getUpdater().getStateViewArray());
         assertEquals(6, resumed.iterationCount());
     }
 
@@ -120,7 +120,7 @@ class ModelFileTest {
         File file = new File(dir, "model.mtl4j");
         Files.writeString(file.toPath(), "old content");
         net.save(file);
-        assertEquals(net.params(), MultiTaskNetwork.load(file).params());
+        Exact.assertSameValues(net.params(), MultiTaskNetwork.load(file).params());
         assertEquals(List.of("model.mtl4j"), List.of(dir.list()));
     }
 

@@ -135,6 +135,25 @@ class TaskGradientsTest {
         assertEquals(b.mul(b).sumNumber().doubleValue(), gram[1][1], 1e-15);
     }
 
+    @Test
+    void theGramMatrixOfAFloatNetworkIsComputedInDoublePrecision() {
+        RecordingCombinator recording = new RecordingCombinator(SharedGradients.SHARED_PARAMETERS, 1, 1);
+        MultiTaskNetwork net = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
+                .task(Task.classification("c", 3)).task(Task.regression("r", 2))
+                .losses(recording).updater(new NoOp()).dataType(DataType.FLOAT).seed(13).build();
+        RandomData d = new RandomData(2, DataType.FLOAT);
+        net.gradient(RandomData.dataSet(d.gaussian(6, 4), new INDArray[]{d.oneHot(6, 3), d.gaussian(6, 2)}, null));
+        double[] a = recording.lastGradient(0).toDoubleVector();
+        double[] b = recording.lastGradient(1).toDoubleVector();
+        double ab = 0;
+        for (int i = 0; i < a.length; i++) {
+            ab += a[i] * b[i];
+        }
+        assertEquals(DataType.FLOAT, recording.lastGradient(0).dataType());
+        assertEquals(ab, recording.last().gram()[0][1], 1e-15 * Math.abs(ab) * a.length);
+    }
+
     @ParameterizedTest
     @EnumSource(value = SharedGradients.class, names = {"REPRESENTATION", "LAST_SHARED_LAYER", "SHARED_PARAMETERS"})
     void equalWeightsEverywhereGiveTheWholeGraphGradient(SharedGradients kind) {
