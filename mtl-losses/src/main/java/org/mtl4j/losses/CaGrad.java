@@ -21,7 +21,9 @@ import java.util.Objects;
  * so the shared parameters train on {@code sum_t (1/T + lambda w_t) g_t} with {@code lambda = sqrt(phi)/||g_w||},
  * and each head on its plain gradient. {@code c} defaults to 0.5 (in [0, 1); c = 0 is the average gradient,
  * i.e. equal weights 1/T). The dual is solved on the Gram matrix by projected gradient descent with
- * backtracking (to a change below 1e-12, at most 10,000 iterations; the authors' code calls SciPy's SLSQP).
+ * backtracking (until a step changes no weight by 1e-12, at most 10,000 iterations: the weights are within
+ * about 1e-8 of the minimiser; the authors' code calls SciPy's SLSQP with tolerance 1e-6). A task with no
+ * labelled example in the step is left out (weight 0, T counts the others).
  * The {@code g_t} are the gradients w.r.t. every encoder parameter by default, as in the paper (one encoder
  * backward per task); {@link Builder#gradients(SharedGradients)} can choose the representation's.
  *
@@ -89,7 +91,24 @@ public final class CaGrad implements LossCombinator {
 
     @Override
     public TaskWeights combine(TaskLosses losses) {
-        return TaskWeights.sharedOnly(coefficients(losses.gram()));
+        double[][] gram = losses.gram();
+        int n = gram.length;
+        int[] labelled = losses.labelled();
+        int[] active = java.util.stream.IntStream.range(0, n).filter(t -> labelled[t] > 0).toArray();
+        double[] shared = new double[n];
+        if (active.length > 0) {
+            double[][] sub = new double[active.length][active.length];
+            for (int i = 0; i < active.length; i++) {
+                for (int j = 0; j < active.length; j++) {
+                    sub[i][j] = gram[active[i]][active[j]];
+                }
+            }
+            double[] c = coefficients(sub);
+            for (int i = 0; i < active.length; i++) {
+                shared[active[i]] = c[i];
+            }
+        }
+        return TaskWeights.sharedOnly(shared);
     }
 
     /** The coefficients {@code s (1/T + lambda w_t)} of the direction for the Gram matrix {@code gram}. */

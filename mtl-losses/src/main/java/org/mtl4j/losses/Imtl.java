@@ -160,13 +160,12 @@ public final class Imtl implements LossCombinator {
         int anchor = active[0];
         int m = active.length - 1;
         double n0 = Math.sqrt(gram[anchor][anchor]);
-        // (D U^T)_ij = (g_0 - g_i) . (u_0 - u_j); the system is (D U^T)^T x = (g_0 U^T)^T
-        double[][] system = new double[m][m];
-        double[] rhs = new double[m];
+        // (D U^T)_ij = (g_0 - g_i) . (u_0 - u_j); the system is (D U^T)^T x = (g_0 U^T)^T, augmented
+        double[][] system = new double[m][m + 1];
         for (int jj = 0; jj < m; jj++) {
             int j = active[jj + 1];
             double nj = Math.sqrt(gram[j][j]);
-            rhs[jj] = n0 - gram[anchor][j] / nj;
+            system[jj][m] = n0 - gram[anchor][j] / nj;
             for (int ii = 0; ii < m; ii++) {
                 int i = active[ii + 1];
                 system[jj][ii] = gram[anchor][anchor] / n0 - gram[anchor][j] / nj - gram[i][anchor] / n0
@@ -177,7 +176,9 @@ public final class Imtl implements LossCombinator {
         for (int t : active) {
             largest = Math.max(largest, Math.sqrt(gram[t][t]));
         }
-        double[] x = solve(system, rhs, largest);
+        // the entries are products of gradient and unit-vector differences: parallel gradients leave rounding
+        // noise of about 1e-16 of the largest gradient, which a test relative to the entries would take for signal
+        double[] x = LinearSystem.solve(system, 1e-10 * largest);
         if (x == null) {
             for (int t : active) {
                 alpha[t] = 1.0 / active.length;
@@ -191,51 +192,6 @@ public final class Imtl implements LossCombinator {
         }
         alpha[anchor] = 1 - rest;
         return alpha;
-    }
-
-    /**
-     * Solves {@code a x = b} by Gaussian elimination with partial pivoting; null when {@code a} is singular: a
-     * pivot below {@code 1e-10 scale}, where {@code scale} is the largest gradient norm (the entries of
-     * {@code D U^T} are products of gradient differences and unit-vector differences, so a system of parallel
-     * gradients holds rounding noise of about {@code 1e-16 scale}, which a test relative to its own entries
-     * would take for signal).
-     */
-    private static double[] solve(double[][] a, double[] b, double scale) {
-        int n = b.length;
-        double[][] m = new double[n][];
-        for (int i = 0; i < n; i++) {
-            m[i] = Arrays.copyOf(a[i], n + 1);
-            m[i][n] = b[i];
-        }
-        for (int col = 0; col < n; col++) {
-            int pivot = col;
-            for (int row = col + 1; row < n; row++) {
-                if (Math.abs(m[row][col]) > Math.abs(m[pivot][col])) {
-                    pivot = row;
-                }
-            }
-            if (!(Math.abs(m[pivot][col]) > 1e-10 * scale)) {
-                return null;
-            }
-            double[] swap = m[col];
-            m[col] = m[pivot];
-            m[pivot] = swap;
-            for (int row = col + 1; row < n; row++) {
-                double f = m[row][col] / m[col][col];
-                for (int k = col; k <= n; k++) {
-                    m[row][k] -= f * m[col][k];
-                }
-            }
-        }
-        double[] x = new double[n];
-        for (int row = n - 1; row >= 0; row--) {
-            double s = m[row][n];
-            for (int k = row + 1; k < n; k++) {
-                s -= m[row][k] * x[k];
-            }
-            x[row] = s / m[row][row];
-        }
-        return x;
     }
 
     /** IMTL-L: one updater step of {@code s} down {@code e^{s_t} L_t - 1} (tasks with labelled examples only). */

@@ -16,9 +16,12 @@ import java.util.Objects;
  *   a = argmin_{a >= 0, sum a = 1} || sum_t a_t g_t / n_t ||^2,
  * </pre>
  * by Frank-Wolfe (the paper's Algorithm 2: start at {@code a = 1/T}, line search by Algorithm 1's closed form,
- * stopping when a step is below 1e-5 or after {@code maxIterations}, default 250 as the authors' code), and
- * trains the shared parameters on {@code sum_t (a_t / n_t) g_t}, a common descent direction of all tasks
- * (zero at a Pareto-stationary point). By default the {@code g_t} are the gradients w.r.t. the shared
+ * stopping when a step is below 1e-5 or after {@code maxIterations}, default 250 as the authors' code), made
+ * exact on the face Frank-Wolfe converges to (one KKT linear system; Frank-Wolfe alone can be a few percent off
+ * after 250 iterations), and trains the shared parameters on {@code sum_t (a_t / n_t) g_t}, a common descent
+ * direction of all tasks (zero at a Pareto-stationary point). A task with no labelled example in the step has
+ * no gradient to offer and is left out (weight 0); kept in, its zero gradient would make the min-norm point 0
+ * and stop the shared parameters for the step. By default the {@code g_t} are the gradients w.r.t. the shared
  * representation Z (the paper's "upper bound", one value per example and feature, flattened over the
  * minibatch as in the paper and the authors' code), which costs one head backward per task; with
  * {@link Builder#gradients(SharedGradients)} {@link SharedGradients#SHARED_PARAMETERS} they are the gradients
@@ -34,7 +37,7 @@ import java.util.Objects;
  * {@code sum_t a_t L_t}, so its heads are weighted by {@code a_t} too ({@link Builder#weightHeads(boolean)}),
  * and it applies {@code a_t} to the raw, not the normalised gradients ({@link Builder#rawGradients(boolean)},
  * LibMTL's representation mode does the same; its parameter mode uses {@code a_t / n_t} as here). The authors'
- * code solves with projected gradient descent from the best pair instead of Frank-Wolfe (both find the same
+ * code solves with projected gradient descent from the best pair instead of Frank-Wolfe (both approach the same
  * min-norm point); LibMTL sums the representation gradients over the minibatch instead of flattening them,
  * which changes the Gram matrix: not offered.
  */
@@ -97,8 +100,14 @@ public final class Mgda implements LossCombinator {
     public TaskWeights combine(TaskLosses losses) {
         double[][] gram = losses.gram();
         int n = gram.length;
+        int[] labelled = losses.labelled();
+        int[] active = java.util.stream.IntStream.range(0, n).filter(t -> labelled[t] > 0).toArray();
+        double[] shared = new double[n];
+        if (active.length == 0) {
+            return weightHeads ? new TaskWeights(shared) : TaskWeights.sharedOnly(shared);
+        }
         double[] norm = new double[n];
-        for (int t = 0; t < n; t++) {
+        for (int t : active) {
             double scale = switch (normalization) {
                 case NONE -> 1;
                 case L2 -> Math.sqrt(gram[t][t]);
@@ -107,18 +116,23 @@ public final class Mgda implements LossCombinator {
             };
             norm[t] = scale > 0 && Double.isFinite(scale) ? scale : 1;
         }
-        double[][] normalised = new double[n][n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                normalised[i][j] = gram[i][j] / (norm[i] * norm[j]);
+        double[][] normalised = new double[active.length][active.length];
+        for (int i = 0; i < active.length; i++) {
+            for (int j = 0; j < active.length; j++) {
+                normalised[i][j] = gram[active[i]][active[j]] / (norm[active[i]] * norm[active[j]]);
             }
         }
-        double[] a = MinNormPoint.frankWolfe(normalised, maxIterations);
-        double[] shared = new double[n];
-        for (int t = 0; t < n; t++) {
-            shared[t] = rawGradients ? a[t] : a[t] / norm[t];
+        double[] a = minNormWeights(normalised);
+        for (int i = 0; i < active.length; i++) {
+            int t = active[i];
+            shared[t] = rawGradients ? a[i] : a[i] / norm[t];
         }
         return weightHeads ? new TaskWeights(shared) : TaskWeights.sharedOnly(shared);
+    }
+
+    /** The min-norm weights for a Gram matrix: Frank-Wolfe, then exact on its support. */
+    double[] minNormWeights(double[][] gram) {
+        return MinNormPoint.refine(gram, MinNormPoint.frankWolfe(gram, maxIterations));
     }
 
     /** Which gradients the min-norm problem reads. */
@@ -165,7 +179,8 @@ public final class Mgda implements LossCombinator {
     @Override
     public String toString() {
         return "Mgda(gradients=" + gradients + ", normalization=" + normalization
-                + (rawGradients ? ", rawGradients" : "") + (weightHeads ? ", weightHeads" : "") + ")";
+                + (rawGradients ? ", rawGradients" : "") + (weightHeads ? ", weightHeads" : "")
+                + ", maxIterations=" + maxIterations + ")";
     }
 
     /** Builds an {@link Mgda}. */

@@ -3,7 +3,10 @@ package org.mtl4j.losses;
 /**
  * The min-norm point of the convex hull of T vectors given by their Gram matrix {@code M_ij = g_i . g_j}:
  * {@code min ||sum_t a_t g_t||^2} over the simplex ({@code a_t >= 0, sum_t a_t = 1}), by the Frank-Wolfe
- * method of Sener and Koltun 2018 (Algorithm 2, with Algorithm 1's closed form for the line search).
+ * method of Sener and Koltun 2018 (Algorithm 2, with Algorithm 1's closed form for the line search), then
+ * made exact on the support Frank-Wolfe found ({@link #refine}): Frank-Wolfe converges sublinearly (a few
+ * percent off in norm after 250 iterations when the point lies on a face), while the optimality conditions
+ * on the right face are one small linear system.
  */
 final class MinNormPoint {
 
@@ -56,6 +59,101 @@ final class MinNormPoint {
             if (gamma < STOP) {
                 break;
             }
+        }
+        return a;
+    }
+
+    /**
+     * The exact min-norm point, from Frank-Wolfe's weights {@code a}: a primal active-set search that starts
+     * from the vertices carrying at least 1e-3 of the largest weight, solves the KKT system
+     * {@code M_SS a_S = lambda 1, sum a_S = 1} on the support S, drops a vertex whose weight turns negative or
+     * adds the vertex that most violates {@code (M a)_t >= a^T M a}, until the conditions hold. Returns
+     * {@code a} unchanged when the search does not settle in {@code 4 T} rounds or meets a singular system
+     * (duplicate vectors).
+     */
+    static double[] refine(double[][] gram, double[] a) {
+        int n = gram.length;
+        double size = 0;
+        for (int t = 0; t < n; t++) {
+            size = Math.max(size, Math.abs(gram[t][t]));
+        }
+        if (!(size > 0)) {
+            return a;
+        }
+        double[][] m = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                m[i][j] = gram[i][j] / size;
+            }
+        }
+        double largest = 0;
+        for (double v : a) {
+            largest = Math.max(largest, v);
+        }
+        boolean[] support = new boolean[n];
+        for (int t = 0; t < n; t++) {
+            support[t] = a[t] >= 1e-3 * largest;
+        }
+        for (int round = 0; round < 4 * n; round++) {
+            double[] x = solveOnSupport(m, support);
+            if (x == null) {
+                return a;
+            }
+            int negative = -1;
+            for (int t = 0; t < n; t++) {
+                if (support[t] && x[t] < 0 && (negative < 0 || x[t] < x[negative])) {
+                    negative = t;
+                }
+            }
+            if (negative >= 0) {
+                support[negative] = false;
+                continue;
+            }
+            double[] mx = new double[n];
+            multiply(m, x, mx);
+            double norm = dot(x, mx);
+            int violating = -1;
+            for (int t = 0; t < n; t++) {
+                if (!support[t] && mx[t] < norm - 1e-12 && (violating < 0 || mx[t] < mx[violating])) {
+                    violating = t;
+                }
+            }
+            if (violating < 0) {
+                return x;
+            }
+            support[violating] = true;
+        }
+        return a;
+    }
+
+    /**
+     * The minimiser of {@code a^T M a} with {@code sum a = 1} over the support (0 elsewhere), for {@code M} scaled
+     * to a largest diagonal entry of 1; null when singular.
+     */
+    private static double[] solveOnSupport(double[][] m, boolean[] support) {
+        int n = m.length;
+        int[] idx = java.util.stream.IntStream.range(0, n).filter(t -> support[t]).toArray();
+        int k = idx.length;
+        if (k == 0) {
+            return null;
+        }
+        // [M_SS 1; 1^T 0] [a; -lambda] = [0; 1]
+        double[][] sys = new double[k + 1][k + 2];
+        for (int i = 0; i < k; i++) {
+            for (int j = 0; j < k; j++) {
+                sys[i][j] = m[idx[i]][idx[j]];
+            }
+            sys[i][k] = 1;
+            sys[k][i] = 1;
+        }
+        sys[k][k + 1] = 1;
+        double[] solution = LinearSystem.solve(sys, 1e-12);
+        if (solution == null) {
+            return null;
+        }
+        double[] a = new double[n];
+        for (int i = 0; i < k; i++) {
+            a[idx[i]] = solution[i];
         }
         return a;
     }

@@ -1,0 +1,347 @@
+package org.mtl4j.losses;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mtl4j.core.FixedWeights;
+import org.mtl4j.core.Head;
+import org.mtl4j.core.LossCombinator;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharedGradients;
+import org.mtl4j.core.Task;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.graph.ParamLayout;
+import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.testing.TestModels;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.function.Predicate;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * PCGrad (Yu et al. 2020, Algorithm 1): hand-computed projections of two gradients, an independent vector
+ * implementation for several, orders fixed by the seed and iteration, the network's split backward,
+ * persistence of every option and configuration errors. Its vector and network fixtures (losses of explicit
+ * gradients, a small double-precision network, each task's own gradient from one-hot fixed weights) serve
+ * {@link MgdaTest} and {@link CaGradTest} too.
+ */
+class PcGradTest {
+
+    @TempDir
+    File dir;
+
+    /** Losses at {@code iteration} of explicit gradient vectors, with their Gram matrix computed here. */
+    static TaskLosses losses(long iteration, double[] values, double[][] g) {
+        List<String> names = new ArrayList<>();
+        List<INDArray> rows = new ArrayList<>();
+        for (int t = 0; t < g.length; t++) {
+            names.add("t" + t);
+            rows.add(Nd4j.create(g[t]));
+        }
+        int[] labelled = new int[g.length];
+        Arrays.fill(labelled, 4);
+        return new TaskLosses(names, values, labelled, iteration, 0, rows, gram(g));
+    }
+
+    /** Losses (all 1) at iteration 0 of explicit gradient vectors. */
+    static TaskLosses losses(double[]... g) {
+        double[] ones = new double[g.length];
+        Arrays.fill(ones, 1);
+        return losses(0, ones, g);
+    }
+
+    static double[][] gram(double[]... g) {
+        double[][] m = new double[g.length][g.length];
+        for (int i = 0; i < g.length; i++) {
+            for (int j = 0; j < g.length; j++) {
+                m[i][j] = dot(g[i], g[j]);
+            }
+        }
+        return m;
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    /** {@code sum_t c_t g_t}. */
+    static double[] combination(double[] c, double[]... g) {
+        double[] d = new double[g[0].length];
+        for (int t = 0; t < g.length; t++) {
+            for (int k = 0; k < d.length; k++) {
+                d[k] += c[t] * g[t][k];
+            }
+        }
+        return d;
+    }
+
+    /** A hard-sharing network (double precision): task c (classification, dense head), r (2 outputs), s (3 tasks). */
+    static MultiTaskNetwork network(LossCombinator losses, IUpdater updater, int tasks) {
+        MultiTaskNetwork.Builder b = MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
+                .task(Task.classification("c", 3).withHead(Head.of(new DenseLayer.Builder().nOut(4)
+                        .activation(Activation.TANH).build())))
+                .task(Task.regression("r", 2));
+        if (tasks == 3) {
+            b.task(Task.regression("s"));
+        }
+        return b.losses(losses).updater(updater).dataType(DataType.DOUBLE).seed(13).build();
+    }
+
+    /** A random minibatch for {@link #network}. */
+    static MultiDataSet batch(long seed, int mb, int tasks) {
+        RandomData d = new RandomData(seed, DataType.DOUBLE);
+        INDArray[] labels = {d.oneHot(mb, 3), d.gaussian(mb, 2), d.gaussian(mb, 1)};
+        return RandomData.dataSet(d.gaussian(mb, 4), Arrays.copyOf(labels, tasks), null);
+    }
+
+    /** The entries of a flat gradient that belong to parameters whose key passes {@code keep}, in flat order. */
+    static double[] select(MultiTaskNetwork net, INDArray flat, Predicate<String> keep) {
+        List<String> keys = new ArrayList<>(net.graph().paramTable().keySet().stream().filter(keep).toList());
+        keys.sort(Comparator.comparingLong(k -> ParamLayout.offset(net.graph(), k)));
+        List<INDArray> parts = new ArrayList<>();
+        for (String k : keys) {
+            parts.add(ParamLayout.slice(net.graph(), flat, k).dup('f').reshape('f', 1, -1));
+        }
+        return Nd4j.hstack(parts.toArray(new INDArray[0])).toDoubleVector();
+    }
+
+    /** The gradient of task t's mean loss alone: a whole-graph pass with one-hot fixed weights. */
+    static INDArray alone(int t, MultiDataSet batch) {
+        double[] w = new double[batch.getLabels().length];
+        w[t] = 1;
+        return network(FixedWeights.of(w), new Sgd(0.1), w.length).gradient(batch).gradient();
+    }
+
+    /** Each task's own gradient on every encoder parameter of an untrained {@link #network}, from {@link #alone}. */
+    static double[][] encoderGradients(MultiTaskNetwork net, MultiDataSet batch) {
+        double[][] g = new double[batch.getLabels().length][];
+        for (int t = 0; t < g.length; t++) {
+            g[t] = select(net, alone(t, batch), k -> k.startsWith("trunk_"));
+        }
+        return g;
+    }
+
+    /**
+     * Asserts that the gradient of an untrained {@link #network} has {@code sum_t a_t g_t} on the encoder and
+     * {@code h_t} times task t's own gradient on head t.
+     */
+    static void assertSplitGradient(MultiTaskNetwork net, INDArray gradient, MultiDataSet batch, double[] a,
+                                    double[] h) {
+        for (int t = 0; t < a.length; t++) {
+            String head = "head_" + net.taskNames().get(t) + "_";
+            assertArrayEquals(select(net, alone(t, batch).mul(h[t]), k -> k.startsWith(head)),
+                    select(net, gradient, k -> k.startsWith(head)), 1e-13, head);
+        }
+        assertArrayEquals(combination(a, encoderGradients(net, batch)),
+                select(net, gradient, k -> k.startsWith("trunk_")), 1e-13, "encoder");
+    }
+
+    /** Each task's projected gradient and the order in which it visited the others. */
+    private record Projection(double[][] projected, int[][] orders) {
+        double[] sum() {
+            double[] ones = new double[projected.length];
+            Arrays.fill(ones, 1);
+            return combination(ones, projected);
+        }
+    }
+
+    /**
+     * Algorithm 1 on explicit vectors: task i starts at g_i and, visiting the other tasks in its order, removes
+     * the component along g_j whenever it conflicts with g_j. The orders are PcGrad's specification: one
+     * generator {@code IterationRandom.of(seed, iteration)}, one shuffle of the other tasks per task, in task order.
+     */
+    private static Projection algorithm1(double[][] g, long seed, long iteration) {
+        SplittableRandom random = IterationRandom.of(seed, iteration);
+        double[][] projected = new double[g.length][];
+        int[][] orders = new int[g.length][];
+        for (int i = 0; i < g.length; i++) {
+            int self = i;
+            orders[i] = IterationRandom.shuffle(IntStream.range(0, g.length).filter(j -> j != self).toArray(), random);
+            double[] p = g[i].clone();
+            for (int j : orders[i]) {
+                double conflict = dot(p, g[j]);
+                if (conflict < 0) {
+                    p = combination(new double[]{1, -conflict / dot(g[j], g[j])}, p, g[j]);
+                }
+            }
+            projected[i] = p;
+        }
+        return new Projection(projected, orders);
+    }
+
+    /** Standard normal gradient vectors. */
+    static double[][] randomGradients(Random r, int tasks, int dims) {
+        double[][] g = new double[tasks][dims];
+        for (double[] v : g) {
+            for (int k = 0; k < dims; k++) {
+                v[k] = r.nextGaussian();
+            }
+        }
+        return g;
+    }
+
+    @Test
+    void gradientsWithoutConflictAreLeftAlone() {
+        TaskWeights orthogonal = new PcGrad().combine(losses(new double[]{1, 0}, new double[]{0, 3}));
+        assertArrayEquals(new double[]{1, 1}, orthogonal.weights(), 0.0);
+        assertArrayEquals(new double[]{1, 1}, orthogonal.headWeights(), 0.0);
+        assertArrayEquals(new double[]{1, 1, 1}, new PcGrad().combine(losses(new double[]{1, 1}, new double[]{1, 0},
+                new double[]{0, 1})).weights(), 0.0, "acute angles only");
+    }
+
+    @Test
+    void aConflictingPairIsProjectedOntoEachOthersNormalPlane() {
+        double[] g1 = {1, 0};
+        double[] g2 = {-1, 1};
+        // g1' = g1 - (g1.g2 / ||g2||^2) g2 = g1 + g2/2 = (0.5, 0.5)
+        // g2' = g2 - (g2.g1 / ||g1||^2) g1 = g2 + g1 = (0, 1)
+        double[] c = new PcGrad().combine(losses(g1, g2)).weights();
+        assertArrayEquals(new double[]{2, 1.5}, c, 1e-15);
+        assertArrayEquals(new double[]{0.5, 1.5}, combination(c, g1, g2), 1e-15, "g1' + g2'");
+        assertTrue(dot(combination(c, g1, g2), g1) >= 0 && dot(combination(c, g1, g2), g2) >= 0);
+        assertArrayEquals(new double[]{1, 0.75}, PcGrad.builder().mean(true).build().combine(losses(g1, g2)).weights(),
+                1e-15);
+    }
+
+    @Test
+    void severalConflictingGradientsMatchAlgorithm1OnTheVectors() {
+        Random r = new Random(5);
+        int projectedSomething = 0;
+        for (int trial = 0; trial < 40; trial++) {
+            double[][] g = randomGradients(r, 3 + trial % 2, trial % 3 == 0 ? 5 : 3);
+            long iteration = 1000L * trial;
+            double[] c = PcGrad.builder().seed(7).build().combine(losses(iteration, new double[g.length], g)).weights();
+            Projection expected = algorithm1(g, 7, iteration);
+            double scale = Arrays.stream(gram(g)).mapToDouble(row -> Arrays.stream(row).map(Math::abs).max().orElse(0))
+                    .max().orElse(0);
+            assertArrayEquals(expected.sum(), combination(c, g), 1e-12 * scale, "trial " + trial);
+            for (int j = 0; j < g.length; j++) {
+                assertTrue(c[j] >= 1, "c_" + j + " = " + c[j]);
+            }
+            for (int i = 0; i < g.length; i++) {
+                int last = expected.orders()[i][g.length - 2];
+                assertTrue(dot(expected.projected()[i], g[last]) >= -1e-12 * scale,
+                        "g_" + i + "^PC does not conflict with the last gradient it visited");
+            }
+            projectedSomething += Arrays.stream(c).anyMatch(v -> v > 1) ? 1 : 0;
+            double[] mean = PcGrad.builder().seed(7).mean(true).build().coefficients(gram(g), iteration);
+            for (int j = 0; j < g.length; j++) {
+                assertEquals(c[j] / g.length, mean[j], 1e-15 * c[j]);
+            }
+        }
+        assertTrue(projectedSomething > 30, projectedSomething + " of 40 trials had a conflict");
+    }
+
+    @Test
+    void theOrdersAreAFunctionOfTheSeedAndTheIterationOnly() {
+        double[][] g = {{1, 0, 0}, {-0.8, 1, 0.1}, {-0.2, -0.9, 0.5}, {0.3, 0.4, -1}};
+        double[][] gram = gram(g);
+        double[] reference = PcGrad.builder().seed(5).build().coefficients(gram, 3);
+        assertArrayEquals(reference, PcGrad.builder().seed(5).build().coefficients(gram, 3), 0.0);
+        assertArrayEquals(reference, PcGrad.builder().seed(5).build().combine(losses(3, new double[4], g)).weights(),
+                0.0);
+        long otherIteration = IntStream.range(0, 100).filter(it -> !Arrays.equals(reference,
+                PcGrad.builder().seed(5).build().coefficients(gram, it))).findFirst().orElse(-1);
+        assertTrue(otherIteration >= 0, "some iteration draws other orders that change the coefficients");
+        assertArrayEquals(algorithm1(g, 5, otherIteration).sum(),
+                combination(PcGrad.builder().seed(5).build().coefficients(gram, otherIteration), g), 1e-12);
+        long otherSeed = IntStream.range(0, 100).filter(s -> !Arrays.equals(reference,
+                PcGrad.builder().seed(s).build().coefficients(gram, 3))).findFirst().orElse(-1);
+        assertTrue(otherSeed >= 0, "some seed draws other orders");
+    }
+
+    @Test
+    void theEncoderTrainsOnTheProjectedSumAndEachHeadOnItsPlainGradient() {
+        MultiDataSet batch = batch(3, 6, 3);
+        MultiTaskNetwork net = network(new PcGrad(), new Sgd(0.1), 3);
+        double[][] g = encoderGradients(net, batch);
+        var result = net.gradient(batch);
+        double[] c = result.weights().weights();
+        assertTrue(Arrays.stream(c).anyMatch(v -> v > 1), "the tasks conflict: " + Arrays.toString(c));
+        assertArrayEquals(new double[]{1, 1, 1}, result.weights().headWeights(), 0.0);
+        assertArrayEquals(algorithm1(g, 0, 0).sum(), select(net, result.gradient(), k -> k.startsWith("trunk_")),
+                1e-12, "seed 0, iteration 0");
+        assertSplitGradient(net, result.gradient(), batch, c, new double[]{1, 1, 1});
+        assertEquals(result.weights(), net.fit(batch).weights(), "the step draws the orders gradient() drew");
+    }
+
+    @Test
+    void saveAndLoadKeepEveryOptionSoResumedTrainingEqualsUninterrupted() throws IOException {
+        PcGrad config = PcGrad.builder().gradients(SharedGradients.REPRESENTATION).mean(true).seed(42).build();
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        String json = mapper.writeValueAsString(config);
+        assertEquals(mapper.readTree("{\"gradients\":\"REPRESENTATION\",\"mean\":true,\"seed\":42}"),
+                mapper.readTree(json), json);
+        assertEquals(new PcGrad(), mapper.readValue(mapper.writeValueAsString(new PcGrad()), PcGrad.class));
+
+        List<MultiDataSet> data = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            data.add(batch(6 + i, 8, 3));
+        }
+        MultiTaskNetwork uninterrupted = network(config, new Adam(0.01), 3);
+        List<TaskWeights> expected = new ArrayList<>();
+        data.forEach(b -> expected.add(uninterrupted.fit(b).weights()));
+        MultiTaskNetwork interrupted = network(config, new Adam(0.01), 3);
+        List<TaskWeights> weights = new ArrayList<>();
+        data.subList(0, 3).forEach(b -> weights.add(interrupted.fit(b).weights()));
+        File file = new File(dir, "pcgrad.mtl4j");
+        interrupted.save(file);
+        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
+        PcGrad loaded = (PcGrad) resumed.losses();
+        assertEquals(config, loaded);
+        assertEquals(SharedGradients.REPRESENTATION, loaded.getGradients());
+        assertTrue(loaded.isMean());
+        assertEquals(42, loaded.getSeed());
+        assertEquals(3, resumed.iterationCount(), "the orders of the next step follow the iteration count");
+        data.subList(3, 6).forEach(b -> weights.add(resumed.fit(b).weights()));
+        assertEquals(expected, weights);
+        assertArrayEquals(uninterrupted.params().toDoubleVector(), resumed.params().toDoubleVector(), "bit for bit");
+        MultiTaskNetwork otherSeed = network(PcGrad.builder().gradients(SharedGradients.REPRESENTATION).mean(true)
+                .seed(43).build(), new Adam(0.01), 3);
+        List<TaskWeights> otherOrders = new ArrayList<>();
+        data.forEach(b -> otherOrders.add(otherSeed.fit(b).weights()));
+        assertTrue(!otherOrders.equals(expected), "orders matter on this data: a lost seed or iteration would show");
+    }
+
+    @Test
+    void badConfigurationFailsWithClearMessages() {
+        assertEquals("PCGrad needs task gradients: SHARED_PARAMETERS (the paper), REPRESENTATION or LAST_SHARED_LAYER,"
+                        + " not NONE",
+                assertThrows(IllegalArgumentException.class,
+                        () -> PcGrad.builder().gradients(SharedGradients.NONE).build()).getMessage());
+        String message = assertThrows(IllegalArgumentException.class, () -> MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
+                .task(Task.classification("low", 3).withStage(0))
+                .task(Task.regression("high"))
+                .losses(PcGrad.builder().gradients(SharedGradients.REPRESENTATION).build()).build()).getMessage();
+        assertTrue(message.startsWith("PcGrad(gradients=REPRESENTATION, seed=0) reads gradients of kind"
+                + " REPRESENTATION, which needs one representation read by every task"), message);
+    }
+}
