@@ -33,7 +33,8 @@ public enum SharedGradients {
 
     /**
      * {@code dL_t/dtheta} w.r.t. every encoder parameter (everything but the heads: all trunk layers, every
-     * column and mixing unit of a multi-column strategy), as one flat vector per task. Works with every
+     * column and mixing unit of a multi-column strategy; not batch normalisation's running statistics, which
+     * are not trained by gradients), as one flat vector per task. Works with every
      * sharing strategy but one whose penalty acts on activations (sluice's default-off orthogonality on
      * activations), whose gradient cannot be told apart from the tasks'.
      */

@@ -1,12 +1,12 @@
 package org.mtl4j.sharing;
 
-import org.mtl4j.core.testing.Exact;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
 import org.mtl4j.sharing.graph.SluiceVertex;

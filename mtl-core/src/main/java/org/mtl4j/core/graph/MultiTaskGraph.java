@@ -9,6 +9,11 @@ import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.ResetPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -72,6 +77,45 @@ public class MultiTaskGraph extends ComputationGraph {
     public Gradient backpropagate(INDArray[] errors) {
         calcBackpropGradients(false, false, errors);
         return gradient;
+    }
+
+    /**
+     * The workspace of every activation gradient of a split backward pass (each head alone, per-task passes, the
+     * encoder): opened once for the whole pass, reused from step to step, so the pass allocates no fresh native
+     * memory per step.
+     */
+    public static final String WS_SPLIT_BACKWARD = "MTL4J_SPLIT_BACKWARD";
+
+    private static final WorkspaceConfiguration WS_SPLIT_BACKWARD_CONFIG = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .overallocationLimit(0.05)
+            .policyLearning(LearningPolicy.FIRST_LOOP)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .build();
+
+    /**
+     * The workspace manager of a split backward pass, which runs vertex by vertex inside a {@link #trainingPass}:
+     * activation gradients in {@link #WS_SPLIT_BACKWARD} (open the {@code ACTIVATION_GRAD} scope around the whole
+     * pass), working memory and the forward recomputations some layers do in backprop (LSTM) in DL4J's layer
+     * working-memory workspaces, as {@code ComputationGraph.calcBackpropGradients} places them.
+     */
+    public LayerWorkspaceMgr splitBackwardWorkspaces() {
+        if (getConfiguration().getTrainingWorkspaceMode() == WorkspaceMode.NONE) {
+            return LayerWorkspaceMgr.noWorkspaces(helperWorkspaces);
+        }
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.builder()
+                .with(ArrayType.INPUT, WS_ALL_LAYERS_ACT, WS_ALL_LAYERS_ACT_CONFIG)
+                .with(ArrayType.ACTIVATION_GRAD, WS_SPLIT_BACKWARD, WS_SPLIT_BACKWARD_CONFIG)
+                .with(ArrayType.ACTIVATIONS, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)
+                .with(ArrayType.FF_WORKING_MEM, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)
+                .with(ArrayType.BP_WORKING_MEM, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)
+                .with(ArrayType.RNN_FF_LOOP_WORKING_MEM, WS_RNN_LOOP_WORKING_MEM, WS_RNN_LOOP_WORKING_MEM_CONFIG)
+                .with(ArrayType.RNN_BP_LOOP_WORKING_MEM, WS_RNN_LOOP_WORKING_MEM, WS_RNN_LOOP_WORKING_MEM_CONFIG)
+                .build();
+        mgr.setHelperWorkspacePointers(helperWorkspaces);
+        return mgr;
     }
 
     /** The workspace manager of a training step, as {@code ComputationGraph.computeGradientAndScore} builds it. */

@@ -5,8 +5,12 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.graph.vertex.VertexIndices;
+import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
+import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
+import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayDeque;
@@ -26,18 +30,24 @@ import java.util.Set;
  * is what gives each task's gradient at its representation for the cost of one head backward per task.
  *
  * <p>Must follow {@code graph.feedForward(inputs, true, false)}, which leaves every layer's input in
- * place. Parameter gradients are written into the graph's flat gradient view, as DL4J layers always do;
+ * place. A vertex may be run more than once per step (per-task encoder passes): {@link BackwardReplay} puts
+ * back the layer state a backward pass consumes. Parameter gradients are written into the graph's flat gradient view, as DL4J layers always do;
  * {@link #gradient()} wraps that view for the updater.
  */
 final class GraphBackward {
 
     private final ComputationGraph graph;
+    private final LayerWorkspaceMgr workspaces;
     private final int[] reverseOrder;
     private final List<Set<Integer>> headVertices = new ArrayList<>();
     private final int[] outputIndex;
     private final int[] representationIndex;
     private final Set<Integer> encoderVertices = new HashSet<>();
     private final Map<String, GradientEntry> entries = new LinkedHashMap<>();
+    private final Map<Integer, BackwardReplay> replays = new HashMap<>();
+
+    private static final Set<String> RUNNING_STATISTICS = Set.of(BatchNormalizationParamInitializer.GLOBAL_MEAN,
+            BatchNormalizationParamInitializer.GLOBAL_VAR, BatchNormalizationParamInitializer.GLOBAL_LOG_STD);
 
     private record GradientEntry(String key, INDArray view, Character order) {
     }
@@ -45,9 +55,13 @@ final class GraphBackward {
     /**
      * @param outputs         each task's output vertex name
      * @param representations each task's representation vertex name
+     * @param workspaces      where vertices put their activation gradients and working memory; the caller keeps
+     *                        the activation-gradient scope open while errors and gradients are in use
      */
-    GraphBackward(ComputationGraph graph, List<String> outputs, List<String> representations) {
+    GraphBackward(ComputationGraph graph, List<String> outputs, List<String> representations,
+                  LayerWorkspaceMgr workspaces) {
         this.graph = graph;
+        this.workspaces = workspaces;
         if (graph.getGradientsViewArray() == null) {
             graph.initGradientsView();
         }
@@ -94,9 +108,10 @@ final class GraphBackward {
         return found;
     }
 
-    /** Forgets the gradient entries of the previous step. */
+    /** Forgets the gradient entries and the layer state of the previous step. */
     void reset() {
         entries.clear();
+        replays.clear();
     }
 
     /**
@@ -164,17 +179,26 @@ final class GraphBackward {
     }
 
     /**
-     * The ranges {@code [from, to)} of the flat parameter (and gradient) vector that hold the parameters of
-     * {@code vertices}, in ascending order, adjacent ranges merged.
+     * The ranges {@code [from, to)} of the flat parameter (and gradient) vector that hold the trainable parameters
+     * of {@code vertices}, in ascending order, adjacent ranges merged. Batch normalisation's running mean and
+     * variance are left out: DL4J moves them by a "gradient" that is the batch statistics' distance from them,
+     * the same for every error, not a derivative that per-task passes could weigh and combine.
      */
     long[][] parameterRanges(Set<Integer> vertices) {
         long base = graph.params().offset();
         List<long[]> ranges = new ArrayList<>();
         for (int idx : vertices) {
             GraphVertex v = graph.getVertices()[idx];
-            if (v.numParams() > 0) {
-                long from = v.params().offset() - base;
-                ranges.add(new long[]{from, from + v.numParams()});
+            if (v.numParams() == 0) {
+                continue;
+            }
+            boolean batchNorm = v.hasLayer() && v.getLayer() instanceof BatchNormalization;
+            for (Map.Entry<String, INDArray> p : v.paramTable(false).entrySet()) {
+                if (batchNorm && RUNNING_STATISTICS.contains(p.getKey())) {
+                    continue;
+                }
+                long from = p.getValue().offset() - base;
+                ranges.add(new long[]{from, from + p.getValue().length()});
             }
         }
         ranges.sort((a, b) -> Long.compare(a[0], b[0]));
@@ -203,7 +227,6 @@ final class GraphBackward {
     private List<INDArray> run(Set<Integer> subset, Map<Integer, INDArray> errors) {
         List<INDArray> written = new ArrayList<>();
         GraphVertex[] vertices = graph.getVertices();
-        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
         for (int idx : reverseOrder) {
             if (!subset.contains(idx)) {
                 continue;
@@ -214,7 +237,16 @@ final class GraphBackward {
             }
             GraphVertex v = vertices[idx];
             v.setEpsilon(error);
-            Pair<Gradient, INDArray[]> result = v.doBackward(false, mgr);
+            Pair<Gradient, INDArray[]> result;
+            try (MemoryWorkspace working = workspaces.notifyScopeEntered(ArrayType.BP_WORKING_MEM)) {
+                BackwardReplay replay = replays.get(idx);
+                if (replay == null) {
+                    replays.put(idx, BackwardReplay.capture(v));
+                } else {
+                    replay.restore(workspaces);
+                }
+                result = v.doBackward(false, workspaces);
+            }
             if (result.getFirst() != null) {
                 Gradient g = result.getFirst();
                 for (Map.Entry<String, INDArray> e : g.gradientForVariable().entrySet()) {

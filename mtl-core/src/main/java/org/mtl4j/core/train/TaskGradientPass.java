@@ -1,13 +1,15 @@
 package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.graph.MultiTaskGraph;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -43,7 +45,8 @@ final class TaskGradientPass {
     record Result(TaskLosses losses, TaskWeights weights, Gradient gradient) {
     }
 
-    private final ComputationGraph graph;
+    private final MultiTaskGraph graph;
+    private final LayerWorkspaceMgr workspaces;
     private final SharedGradients kind;
     private final String[] representations;
     private final GraphBackward backward;
@@ -57,12 +60,13 @@ final class TaskGradientPass {
      *
      * @throws IllegalArgumentException when the network cannot serve that kind (see {@link SharedGradients})
      */
-    TaskGradientPass(ComputationGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
+    TaskGradientPass(MultiTaskGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
                      SharingStrategy sharing, LossCombinator combinator) {
         this.graph = graph;
+        this.workspaces = graph.splitBackwardWorkspaces();
         this.kind = combinator.gradients();
         this.representations = representations.toArray(new String[0]);
-        this.backward = new GraphBackward(graph, outputs, representations);
+        this.backward = new GraphBackward(graph, outputs, representations, workspaces);
         if (kind == SharedGradients.REPRESENTATION || kind == SharedGradients.LAST_SHARED_LAYER) {
             for (int t = 1; t < tasks.size(); t++) {
                 if (!representations.get(t).equals(representations.get(0))) {
@@ -86,8 +90,8 @@ final class TaskGradientPass {
         if (kind == SharedGradients.SHARED_PARAMETERS) {
             if (sharing.penalisesActivations()) {
                 throw new IllegalArgumentException(combinator + " reads each task's gradient on the shared parameters,"
-                        + " but " + sharing + " penalises activations, whose gradient joins every task's; use a penalty"
-                        + " on weights or the representation gradients");
+                        + " but " + sharing + " penalises activations, whose gradient joins every task's; penalise"
+                        + " weights instead (sluice: Orthogonality.WEIGHTS), or switch the penalty off");
             }
             ranges = backward.parameterRanges(backward.encoderVertices());
             if (ranges.length == 0) {
@@ -107,6 +111,13 @@ final class TaskGradientPass {
      * @param weigh     hands the losses with gradients to the combinator
      */
     Result run(TaskLosses losses, INDArray[] errors, int minibatch, Function<TaskLosses, TaskWeights> weigh) {
+        try (MemoryWorkspace ws = workspaces.notifyScopeEntered(ArrayType.ACTIVATION_GRAD)) {
+            return runInWorkspace(losses, errors, minibatch, weigh);
+        }
+    }
+
+    private Result runInWorkspace(TaskLosses losses, INDArray[] errors, int minibatch,
+                                  Function<TaskLosses, TaskWeights> weigh) {
         int tasks = errors.length;
         backward.reset();
         INDArray[] atRepresentation = new INDArray[tasks];

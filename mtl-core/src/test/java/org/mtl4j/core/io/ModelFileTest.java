@@ -1,6 +1,6 @@
 package org.mtl4j.core.io;
 
-import org.mtl4j.core.testing.Exact;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.FixedWeights;
@@ -10,9 +10,9 @@ import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskRole;
 import org.mtl4j.core.testing.CountingWeights;
+import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -2,8 +2,11 @@ package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -203,6 +206,52 @@ class TaskGradientsTest {
         INDArray tagAlone = build.apply(FixedWeights.of(1, 0)).gradient(batch).gradient();
         assertEquals(0.0, maxDiff(select(net, tagAlone, k -> k.startsWith("trunk_")), recording.lastGradient(0)),
                 1e-14);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SharedGradients.class, names = {"REPRESENTATION", "LAST_SHARED_LAYER", "SHARED_PARAMETERS"})
+    void convolutionalTrunkWithBatchNormGivesTheWholeGraphGradient(SharedGradients kind) {
+        Function<LossCombinator, MultiTaskNetwork> build = losses -> MultiTaskNetwork.builder()
+                .trunk(SharedTrunk.builder(InputType.convolutional(6, 6, 1))
+                        .stage(new ConvolutionLayer.Builder(3, 3).nOut(2).activation(Activation.TANH).build(),
+                                new BatchNormalization.Builder().build(),
+                                new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2)
+                                        .stride(2, 2).build())
+                        .layer(new DenseLayer.Builder().nOut(4).activation(Activation.TANH).build())
+                        .build())
+                .task(Task.classification("c", 3)).task(Task.regression("r"))
+                .losses(losses).updater(new NoOp()).dataType(DataType.DOUBLE).seed(21).build();
+        RandomData d = new RandomData(12, DataType.DOUBLE);
+        MultiDataSet batch = RandomData.dataSet(d.gaussian(5, 1, 6, 6), new INDArray[]{d.oneHot(5, 3),
+                d.gaussian(5, 1)}, null);
+        INDArray whole = build.apply(FixedWeights.of(0.7, 1.3)).gradient(batch).gradient();
+        INDArray split = build.apply(new RecordingCombinator(kind, 0.7, 1.3)).gradient(batch).gradient();
+        assertTrue(whole.amaxNumber().doubleValue() > 0);
+        assertEquals(0.0, maxDiff(whole, split), 1e-13);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SharedGradients.class, names = {"LAST_SHARED_LAYER", "SHARED_PARAMETERS"})
+    void repeatedPassesThroughDropoutUseTheForwardPassesMasks(SharedGradients kind) {
+        // DL4J's dropout clears its mask in backprop; per-task passes must reuse the forward pass's masks
+        Function<LossCombinator, MultiTaskNetwork> build = losses -> MultiTaskNetwork.builder()
+                .trunk(SharedTrunk.builder(InputType.feedForward(4))
+                        .layer(new DenseLayer.Builder().nOut(6).activation(Activation.TANH).build())
+                        .layer(new DenseLayer.Builder().nOut(5).activation(Activation.TANH).dropOut(0.6).build())
+                        .build())
+                .task(Task.classification("c", 3)).task(Task.regression("r", 2))
+                .losses(losses).updater(new NoOp()).dataType(DataType.DOUBLE).seed(23).build();
+        MultiDataSet batch = batch(6, 6);
+        MultiTaskNetwork wholeNet = build.apply(FixedWeights.of(0.4, 1.1));
+        MultiTaskNetwork splitNet = build.apply(new RecordingCombinator(kind, 0.4, 1.1));
+        Nd4j.getRandom().setSeed(99);
+        INDArray whole = wholeNet.gradient(batch).gradient();
+        Nd4j.getRandom().setSeed(99);
+        INDArray split = splitNet.gradient(batch).gradient();
+        Nd4j.getRandom().setSeed(98);
+        INDArray otherMasks = wholeNet.gradient(batch).gradient();
+        assertTrue(maxDiff(whole, otherMasks) > 1e-6, "the dropout masks matter");
+        assertEquals(0.0, maxDiff(whole, split), 1e-13);
     }
 
     @Test
