@@ -18,6 +18,7 @@ final class LearnedScalars {
     private final INDArray values;
     private final INDArray updaterState;
     private final GradientUpdater<?> updater;
+    private final INDArray gradientRow;
 
     /**
      * {@code n} scalars starting at {@code initial}, trained by (a copy of) {@code config}.
@@ -32,6 +33,7 @@ final class LearnedScalars {
         }
         updaterState = stateSize == 0 ? null : Nd4j.zeros(DataType.DOUBLE, 1, stateSize);
         updater = chosen.instantiate(updaterState, true);
+        gradientRow = Nd4j.create(DataType.DOUBLE, 1, n);
     }
 
     /** The number of scalars. */
@@ -60,14 +62,17 @@ final class LearnedScalars {
      */
     void step(double[] gradient, boolean[] active, long iteration, int epoch) {
         int n = gradient.length;
-        double[] before = state();
-        INDArray g = Nd4j.create(DataType.DOUBLE, 1, n);
-        for (int t = 0; t < n; t++) {
-            g.putScalar(0, t, active[t] ? gradient[t] : 0);
+        boolean all = true;
+        for (boolean a : active) {
+            all &= a;
         }
-        updater.applyUpdater(g, (int) iteration, epoch);
-        values.subi(g);
+        double[] before = all ? null : state();
         for (int t = 0; t < n; t++) {
+            gradientRow.putScalar(0, t, active[t] ? gradient[t] : 0);
+        }
+        updater.applyUpdater(gradientRow, (int) iteration, epoch);
+        values.subi(gradientRow);
+        for (int t = 0; !all && t < n; t++) {
             if (!active[t]) {
                 values.putScalar(0, t, before[t]);
                 for (long i = t; updaterState != null && i < updaterState.length(); i += n) {

@@ -23,28 +23,40 @@ import java.util.List;
  */
 final class BackwardReplay {
 
+    /** The array fields of each dropout class (its masks or noise), found once per class. */
+    private static final ClassValue<List<Field>> ARRAY_FIELDS = new ClassValue<>() {
+        @Override
+        protected List<Field> computeValue(Class<?> type) {
+            List<Field> fields = new ArrayList<>();
+            for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+                for (Field f : c.getDeclaredFields()) {
+                    if (!Modifier.isStatic(f.getModifiers()) && INDArray.class.isAssignableFrom(f.getType())) {
+                        f.setAccessible(true);
+                        fields.add(f);
+                    }
+                }
+            }
+            return List.copyOf(fields);
+        }
+    };
+
     private final Layer layer;
     private final IDropout dropout;
-    private final List<Field> dropoutFields = new ArrayList<>();
-    private final List<Object> dropoutValues = new ArrayList<>();
+    private final List<Field> dropoutFields;
+    private final Object[] dropoutValues;
 
     private BackwardReplay(Layer layer) {
         this.layer = layer;
         this.dropout = layer == null || layer.conf() == null || layer.conf().getLayer() == null ? null
                 : layer.conf().getLayer().getIDropout();
-        for (Class<?> c = dropout == null ? null : dropout.getClass(); c != null && c != Object.class;
-             c = c.getSuperclass()) {
-            for (Field f : c.getDeclaredFields()) {
-                if (!Modifier.isStatic(f.getModifiers()) && INDArray.class.isAssignableFrom(f.getType())) {
-                    try {
-                        f.setAccessible(true);
-                        dropoutFields.add(f);
-                        dropoutValues.add(f.get(dropout));
-                    } catch (ReflectiveOperationException | RuntimeException e) {
-                        throw new IllegalStateException("cannot keep the state of " + dropout.getClass().getSimpleName()
-                                + " for a repeated backward pass: " + e.getMessage(), e);
-                    }
-                }
+        this.dropoutFields = dropout == null ? List.of() : ARRAY_FIELDS.get(dropout.getClass());
+        this.dropoutValues = new Object[dropoutFields.size()];
+        for (int i = 0; i < dropoutValues.length; i++) {
+            try {
+                dropoutValues[i] = dropoutFields.get(i).get(dropout);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("cannot keep the state of " + dropout.getClass().getSimpleName()
+                        + " for a repeated backward pass", e);
             }
         }
     }
@@ -58,7 +70,7 @@ final class BackwardReplay {
     void restore(LayerWorkspaceMgr workspaces) {
         for (int i = 0; i < dropoutFields.size(); i++) {
             try {
-                dropoutFields.get(i).set(dropout, dropoutValues.get(i));
+                dropoutFields.get(i).set(dropout, dropoutValues[i]);
             } catch (IllegalAccessException e) {
                 throw new IllegalStateException("cannot restore the state of " + dropout.getClass().getSimpleName(), e);
             }

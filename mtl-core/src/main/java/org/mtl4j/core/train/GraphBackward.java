@@ -38,6 +38,7 @@ final class GraphBackward {
 
     private final ComputationGraph graph;
     private final LayerWorkspaceMgr workspaces;
+    private final boolean repeats;
     private final int[] reverseOrder;
     private final List<Set<Integer>> headVertices = new ArrayList<>();
     private final int[] outputIndex;
@@ -57,11 +58,13 @@ final class GraphBackward {
      * @param representations each task's representation vertex name
      * @param workspaces      where vertices put their activation gradients and working memory; the caller keeps
      *                        the activation-gradient scope open while errors and gradients are in use
+     * @param repeats         whether a vertex may run more than once per step (its layer state is then replayed)
      */
     GraphBackward(ComputationGraph graph, List<String> outputs, List<String> representations,
-                  LayerWorkspaceMgr workspaces) {
+                  LayerWorkspaceMgr workspaces, boolean repeats) {
         this.graph = graph;
         this.workspaces = workspaces;
+        this.repeats = repeats;
         if (graph.getGradientsViewArray() == null) {
             graph.initGradientsView();
         }
@@ -239,11 +242,13 @@ final class GraphBackward {
             v.setEpsilon(error);
             Pair<Gradient, INDArray[]> result;
             try (MemoryWorkspace working = workspaces.notifyScopeEntered(ArrayType.BP_WORKING_MEM)) {
-                BackwardReplay replay = replays.get(idx);
-                if (replay == null) {
-                    replays.put(idx, BackwardReplay.capture(v));
-                } else {
-                    replay.restore(workspaces);
+                if (repeats) {
+                    BackwardReplay replay = replays.get(idx);
+                    if (replay == null) {
+                        replays.put(idx, BackwardReplay.capture(v));
+                    } else {
+                        replay.restore(workspaces);
+                    }
                 }
                 result = v.doBackward(false, workspaces);
             }

@@ -66,7 +66,8 @@ final class TaskGradientPass {
         this.workspaces = graph.splitBackwardWorkspaces();
         this.kind = combinator.gradients();
         this.representations = representations.toArray(new String[0]);
-        this.backward = new GraphBackward(graph, outputs, representations, workspaces);
+        this.backward = new GraphBackward(graph, outputs, representations, workspaces,
+                kind != SharedGradients.REPRESENTATION);
         if (kind == SharedGradients.REPRESENTATION || kind == SharedGradients.LAST_SHARED_LAYER) {
             for (int t = 1; t < tasks.size(); t++) {
                 if (!representations.get(t).equals(representations.get(0))) {
