@@ -91,19 +91,10 @@ public final class CaGrad implements LossCombinator {
 
     @Override
     public TaskWeights combine(TaskLosses losses) {
-        double[][] gram = losses.gram();
-        int n = gram.length;
-        int[] labelled = losses.labelled();
-        int[] active = java.util.stream.IntStream.range(0, n).filter(t -> labelled[t] > 0).toArray();
-        double[] shared = new double[n];
+        int[] active = TaskSubset.labelled(losses);
+        double[] shared = new double[losses.size()];
         if (active.length > 0) {
-            double[][] sub = new double[active.length][active.length];
-            for (int i = 0; i < active.length; i++) {
-                for (int j = 0; j < active.length; j++) {
-                    sub[i][j] = gram[active[i]][active[j]];
-                }
-            }
-            double[] c = coefficients(sub);
+            double[] c = coefficients(TaskSubset.gram(losses.gram(), active));
             for (int i = 0; i < active.length; i++) {
                 shared[active[i]] = c[i];
             }

@@ -100,8 +100,7 @@ public final class Mgda implements LossCombinator {
     public TaskWeights combine(TaskLosses losses) {
         double[][] gram = losses.gram();
         int n = gram.length;
-        int[] labelled = losses.labelled();
-        int[] active = java.util.stream.IntStream.range(0, n).filter(t -> labelled[t] > 0).toArray();
+        int[] active = TaskSubset.labelled(losses);
         double[] shared = new double[n];
         if (active.length == 0) {
             return weightHeads ? new TaskWeights(shared) : TaskWeights.sharedOnly(shared);
@@ -116,10 +115,10 @@ public final class Mgda implements LossCombinator {
             };
             norm[t] = scale > 0 && Double.isFinite(scale) ? scale : 1;
         }
-        double[][] normalised = new double[active.length][active.length];
+        double[][] normalised = TaskSubset.gram(gram, active);
         for (int i = 0; i < active.length; i++) {
             for (int j = 0; j < active.length; j++) {
-                normalised[i][j] = gram[active[i]][active[j]] / (norm[active[i]] * norm[active[j]]);
+                normalised[i][j] /= norm[active[i]] * norm[active[j]];
             }
         }
         double[] a = minNormWeights(normalised);

@@ -11,6 +11,11 @@ import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.MultiTaskGraph;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.ResetPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -50,6 +55,16 @@ public final class TrainingStep {
      */
     public record GradientResult(TaskLosses losses, TaskWeights weights, double penalty, INDArray gradient) {
     }
+
+    private static final String PENALTY_WORKSPACE = "MTL4J_PENALTY";
+    private static final WorkspaceConfiguration PENALTY_WORKSPACE_CONFIG = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .overallocationLimit(0.05)
+            .policyLearning(LearningPolicy.FIRST_LOOP)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .build();
 
     private final MultiTaskGraph graph;
     private final List<Task> tasks;
@@ -121,7 +136,12 @@ public final class TrainingStep {
 
     private Backward backward(BatchValidator.Batch batch, int iteration, int epoch) {
         Backward b = unpenalised(batch, iteration, epoch);
-        double penalty = sharing.penalty(graph, b.gradient().gradient(), batch.size());
+        double penalty;
+        // a strategy's temporaries (soft sharing's column sums) live in a workspace reused from step to step
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(PENALTY_WORKSPACE_CONFIG,
+                PENALTY_WORKSPACE)) {
+            penalty = sharing.penalty(graph, b.gradient().gradient(), batch.size());
+        }
         if (!Double.isFinite(penalty)) {
             throw new IllegalStateException(sharing + ": penalty is " + penalty + " at iteration " + iteration + " (epoch "
                     + epoch + "); training stopped before the update, parameters are unchanged");
