@@ -86,7 +86,11 @@ public class MultiTaskGraph extends ComputationGraph {
      */
     public static final String WS_SPLIT_BACKWARD = "MTL4J_SPLIT_BACKWARD";
 
-    private static final WorkspaceConfiguration WS_SPLIT_BACKWARD_CONFIG = WorkspaceConfiguration.builder()
+    /**
+     * The configuration of mtl4j's own step workspaces (the split backward pass, sharing penalties): sized by the
+     * first step, reused by every later one, spilling to fresh memory only when a step needs more.
+     */
+    public static final WorkspaceConfiguration STEP_WORKSPACE_CONFIG = WorkspaceConfiguration.builder()
             .initialSize(0)
             .overallocationLimit(0.05)
             .policyLearning(LearningPolicy.FIRST_LOOP)
@@ -107,7 +111,7 @@ public class MultiTaskGraph extends ComputationGraph {
         }
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.builder()
                 .with(ArrayType.INPUT, WS_ALL_LAYERS_ACT, WS_ALL_LAYERS_ACT_CONFIG)
-                .with(ArrayType.ACTIVATION_GRAD, WS_SPLIT_BACKWARD, WS_SPLIT_BACKWARD_CONFIG)
+                .with(ArrayType.ACTIVATION_GRAD, WS_SPLIT_BACKWARD, STEP_WORKSPACE_CONFIG)
                 .with(ArrayType.ACTIVATIONS, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)
                 .with(ArrayType.FF_WORKING_MEM, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)
                 .with(ArrayType.BP_WORKING_MEM, WS_LAYER_WORKING_MEM, WS_LAYER_WORKING_MEM_CONFIG)

@@ -11,11 +11,6 @@ import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.MultiTaskGraph;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
-import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
-import org.nd4j.linalg.api.memory.enums.LearningPolicy;
-import org.nd4j.linalg.api.memory.enums.ResetPolicy;
-import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -57,14 +52,6 @@ public final class TrainingStep {
     }
 
     private static final String PENALTY_WORKSPACE = "MTL4J_PENALTY";
-    private static final WorkspaceConfiguration PENALTY_WORKSPACE_CONFIG = WorkspaceConfiguration.builder()
-            .initialSize(0)
-            .overallocationLimit(0.05)
-            .policyLearning(LearningPolicy.FIRST_LOOP)
-            .policyReset(ResetPolicy.BLOCK_LEFT)
-            .policySpill(SpillPolicy.REALLOCATE)
-            .policyAllocation(AllocationPolicy.OVERALLOCATE)
-            .build();
 
     private final MultiTaskGraph graph;
     private final List<Task> tasks;
@@ -138,7 +125,7 @@ public final class TrainingStep {
         Backward b = unpenalised(batch, iteration, epoch);
         double penalty;
         // a strategy's temporaries (soft sharing's column sums) live in a workspace reused from step to step
-        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(PENALTY_WORKSPACE_CONFIG,
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(MultiTaskGraph.STEP_WORKSPACE_CONFIG,
                 PENALTY_WORKSPACE)) {
             penalty = sharing.penalty(graph, b.gradient().gradient(), batch.size());
         }
