@@ -181,9 +181,19 @@ public final class SideBySide {
         return System.getProperty("os.arch", "unknown");
     }
 
+    /**
+     * The natives classifier on the classpath. The platform jar of {@code nd4j-native} always comes along; when an
+     * extension build ({@code linux-x86_64-avx2}) is there too, JavaCPP loads that one, so the longest wins.
+     */
     private static String nativesClassifier() {
         Matcher m = Pattern.compile("nd4j-native-[^/\\\\]*?-(linux[^/\\\\]*|windows[^/\\\\]*|macosx[^/\\\\]*)\\.jar")
                 .matcher(System.getProperty("java.class.path", ""));
-        return m.find() ? m.group(1) : "unknown";
+        String found = "unknown";
+        while (m.find()) {
+            if (found.equals("unknown") || m.group(1).length() > found.length()) {
+                found = m.group(1);
+            }
+        }
+        return found;
     }
 }
