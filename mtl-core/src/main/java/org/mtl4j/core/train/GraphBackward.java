@@ -31,8 +31,8 @@ import java.util.Set;
  *
  * <p>Must follow {@code graph.feedForward(inputs, true, false)}, which leaves every layer's input in
  * place. A vertex may be run more than once per step (per-task encoder passes): {@link BackwardReplay} puts
- * back the layer state a backward pass consumes. Parameter gradients are written into the graph's flat gradient view, as DL4J layers always do;
- * {@link #gradient()} wraps that view for the updater.
+ * back the layer state a backward pass consumes. Parameter gradients are written into the graph's flat
+ * gradient view, as DL4J layers always do; {@link #gradient()} wraps that view for the updater.
  */
 final class GraphBackward {
 
@@ -226,7 +226,10 @@ final class GraphBackward {
         return g;
     }
 
-    /** Runs the vertices of {@code subset} that errors reach, in reverse topological order; returns the gradient views they wrote. */
+    /**
+     * Runs the vertices of {@code subset} that errors reach, in reverse topological order; returns the gradient
+     * views they wrote.
+     */
     private List<INDArray> run(Set<Integer> subset, Map<Integer, INDArray> errors) {
         List<INDArray> written = new ArrayList<>();
         GraphVertex[] vertices = graph.getVertices();

@@ -14,6 +14,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -52,6 +53,7 @@ final class TaskGradientPass {
     private final GraphBackward backward;
     private final Set<Integer> lastLayer;
     private final long[][] ranges;
+    private final long rangeLength;
     private INDArray buffer;
     private INDArray doubles;
 
@@ -102,6 +104,11 @@ final class TaskGradientPass {
         } else {
             ranges = lastLayer == null ? null : backward.parameterRanges(lastLayer);
         }
+        long n = 0;
+        for (int i = 0; ranges != null && i < ranges.length; i++) {
+            n += ranges[i][1] - ranges[i][0];
+        }
+        rangeLength = n;
     }
 
     /**
@@ -213,7 +220,7 @@ final class TaskGradientPass {
     /** Copies the gradient view's entries in the ranges, in order, into row t of the buffer. */
     private INDArray copyRanges(int t, int tasks) {
         INDArray flat = flatGradient();
-        INDArray row = row(t, tasks, rangeLength());
+        INDArray row = row(t, tasks, rangeLength);
         long at = 0;
         for (long[] r : ranges) {
             long len = r[1] - r[0];
@@ -234,20 +241,13 @@ final class TaskGradientPass {
             target.assign(0);
             for (int t = 0; t < w.length; t++) {
                 if (w[t] != 0) {
-                    target.addi(buffer.get(NDArrayIndex.point(t), NDArrayIndex.interval(at, at + len))
-                            .mul(w[t] * minibatch));
+                    // target += (B w_t) g_t in one op, no temporary (as the cross-stitch units mix)
+                    Nd4j.exec(new Axpy(buffer.get(NDArrayIndex.point(t), NDArrayIndex.interval(at, at + len)), target,
+                            target, w[t] * minibatch));
                 }
             }
             at += len;
         }
-    }
-
-    private long rangeLength() {
-        long n = 0;
-        for (long[] r : ranges) {
-            n += r[1] - r[0];
-        }
-        return n;
     }
 
     /** The flat gradient view as a vector. */

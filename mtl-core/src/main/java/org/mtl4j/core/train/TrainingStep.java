@@ -57,7 +57,6 @@ public final class TrainingStep {
     private final List<Task> tasks;
     private final List<String> taskNames;
     private final String[] outputs;
-    private final String[] representations;
     private final LossCombinator combinator;
     private final SharingStrategy sharing;
     private final BatchValidator validator;
@@ -75,7 +74,6 @@ public final class TrainingStep {
         this.tasks = List.copyOf(tasks);
         this.taskNames = tasks.stream().map(Task::name).toList();
         this.outputs = outputs.toArray(new String[0]);
-        this.representations = representations.toArray(new String[0]);
         this.sharing = sharing;
         this.combinator = combinator;
         this.validator = validator;
