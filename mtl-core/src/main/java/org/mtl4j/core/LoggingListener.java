@@ -3,7 +3,7 @@ package org.mtl4j.core;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Logs per-task losses and weights through SLF4J (INFO) every {@code frequency} steps, and each epoch's end. */
+/** Logs per-task losses and weights through SLF4J (INFO) every {@code frequency} steps, and each epoch's record. */
 public final class LoggingListener implements TrainingListener {
 
     private static final Logger log = LoggerFactory.getLogger(LoggingListener.class);
@@ -39,7 +39,10 @@ public final class LoggingListener implements TrainingListener {
     }
 
     @Override
-    public void onEpochEnd(MultiTaskNetwork network, int epochsCompleted) {
-        log.info("epoch {} done", epochsCompleted);
+    public void onEpochEnd(MultiTaskNetwork network, EpochRecord record) {
+        if (log.isInfoEnabled()) {
+            log.info("epoch {} done in {} s: train loss {}{}", record.epoch(), String.format("%.1f", record.seconds()),
+                    record.trainLoss(), record.valid().isEmpty() ? "" : ", validation " + record.valid());
+        }
     }
 }

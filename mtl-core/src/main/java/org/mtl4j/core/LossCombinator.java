@@ -3,6 +3,7 @@ package org.mtl4j.core;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * How the per-task losses are combined into the one objective a step minimises. Given the step's
@@ -72,5 +73,14 @@ public interface LossCombinator {
             throw new IllegalArgumentException(getClass().getSimpleName() + " keeps no state, but " + state.length
                     + " values were given");
         }
+    }
+
+    /**
+     * The combinator's learned or tracked numbers other than the task weights (uncertainty weighting's
+     * sigmas), by name, which the training history records after every epoch; empty by default. Names are
+     * stable across epochs and name the task they belong to, e.g. {@code sigma[depth]}.
+     */
+    default Map<String, Double> learnedValues(List<String> taskNames) {
+        return Map.of();
     }
 }

@@ -9,6 +9,7 @@ import org.mtl4j.core.graph.MultiTaskGraph;
 import org.mtl4j.core.graph.NetworkGraph;
 import org.mtl4j.core.io.ModelFile;
 import org.mtl4j.core.train.BatchValidator;
+import org.mtl4j.core.train.MaskedTaskLoss;
 import org.mtl4j.core.train.TrainingStep;
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
@@ -122,41 +123,24 @@ public final class MultiTaskNetwork {
         return result;
     }
 
-    /** Trains for one epoch over {@code iterator}. */
-    public void fit(MultiDataSetIterator iterator) {
-        fit(iterator, 1);
+    /** Trains for one epoch over {@code iterator}; returns its record. */
+    public TrainingHistory fit(MultiDataSetIterator iterator) {
+        return fit(iterator, 1);
     }
 
     /**
      * Trains for {@code epochs} epochs over {@code iterator}, resetting it before each epoch (it must support
-     * reset when {@code epochs > 1}). The epoch count advances after each epoch.
+     * reset when {@code epochs > 1}). The epoch count advances after each epoch. For validation, early
+     * stopping and checkpoints use a {@link Trainer}; this is {@code Trainer.builder().epochs(epochs)}.
+     *
+     * @return the per-epoch training losses, weights and learned values
      */
-    public void fit(MultiDataSetIterator iterator, int epochs) {
+    public TrainingHistory fit(MultiDataSetIterator iterator, int epochs) {
         Objects.requireNonNull(iterator, "iterator");
         if (epochs < 1) {
             throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
         }
-        if (epochs > 1 && !iterator.resetSupported()) {
-            throw new IllegalArgumentException("training for " + epochs + " epochs needs an iterator that can reset, but "
-                    + iterator.getClass().getSimpleName() + ".resetSupported() is false");
-        }
-        for (int e = 0; e < epochs; e++) {
-            if (iterator.resetSupported()) {
-                iterator.reset();
-            }
-            int steps = 0;
-            while (iterator.hasNext()) {
-                fit(iterator.next());
-                steps++;
-            }
-            if (steps == 0) {
-                log.warn("epoch {}: the iterator gave no minibatch", graph.getEpochCount());
-            }
-            graph.incrementEpochCount();
-            for (TrainingListener l : listeners) {
-                l.onEpochEnd(this, graph.getEpochCount());
-            }
-        }
+        return Trainer.builder().epochs(epochs).build().fit(this, iterator).history();
     }
 
     /**
@@ -207,7 +191,8 @@ public final class MultiTaskNetwork {
 
     /**
      * Evaluates over {@code iterator}: DL4J's {@link Evaluation} for classification, {@link EvaluationBinary}
-     * for multi-label and {@link RegressionEvaluation} for regression tasks, honouring the labels masks.
+     * for multi-label and {@link RegressionEvaluation} for regression tasks, honouring the labels masks, and each
+     * evaluated task's mean loss over its labelled examples ({@link TaskEvaluations#loss(String)}).
      *
      * @param includeAuxiliary whether auxiliary tasks are evaluated too
      */
@@ -222,6 +207,8 @@ public final class MultiTaskNetwork {
                 });
             }
         }
+        double[] lossSums = new double[tasks.size()];
+        long[] labelled = new long[tasks.size()];
         if (iterator.resetSupported()) {
             iterator.reset();
         }
@@ -234,6 +221,9 @@ public final class MultiTaskNetwork {
                 if (e == null) {
                     continue;
                 }
+                MaskedTaskLoss.Result loss = MaskedTaskLoss.score(tasks.get(t), batch.labels()[t], raw[t], batch.masks()[t]);
+                lossSums[t] += loss.loss() * loss.labelled();
+                labelled[t] += loss.labelled();
                 INDArray prediction = activate(tasks.get(t), raw[t]);
                 if (sequence[t]) {
                     e.evalTimeSeries(batch.labels()[t], prediction, batch.masks()[t]);
@@ -242,7 +232,13 @@ public final class MultiTaskNetwork {
                 }
             }
         }
-        return new TaskEvaluations(evaluations);
+        Map<String, Double> losses = new LinkedHashMap<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            if (evaluations.containsKey(tasks.get(t).name())) {
+                losses.put(tasks.get(t).name(), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
+            }
+        }
+        return new TaskEvaluations(evaluations, losses);
     }
 
     /**

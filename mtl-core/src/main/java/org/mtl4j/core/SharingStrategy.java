@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * How the tasks share the trunk: builds the encoder part of the network's DL4J graph.
@@ -52,5 +53,14 @@ public interface SharingStrategy {
      */
     default boolean penalisesActivations() {
         return false;
+    }
+
+    /**
+     * The strategy's learned mixing weights by name (cross-stitch alphas, sluice alphas and betas), which the
+     * training history records after every epoch; empty by default. Names are stable across epochs and say
+     * what the number is, e.g. {@code alpha.s0[L<-R]}.
+     */
+    default Map<String, Double> learnedValues(MultiTaskNetwork network) {
+        return Map.of();
     }
 }

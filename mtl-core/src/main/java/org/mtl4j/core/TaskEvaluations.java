@@ -5,6 +5,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.evaluation.classification.EvaluationBinary;
 import org.nd4j.evaluation.regression.RegressionEvaluation;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +17,27 @@ import java.util.Map;
 public final class TaskEvaluations {
 
     private final Map<String, IEvaluation<?>> byTask;
+    private final Map<String, Double> losses;
 
-    /** Wraps the given evaluations (copied, order kept). */
+    /** Wraps the given evaluations (copied, order kept), without losses. */
     public TaskEvaluations(Map<String, IEvaluation<?>> byTask) {
-        this.byTask = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(byTask));
+        this(byTask, Map.of());
+    }
+
+    /**
+     * Wraps the given evaluations and each task's mean loss over its labelled examples (copied, order kept).
+     *
+     * @throws IllegalArgumentException when a loss is given for a task without an evaluation
+     */
+    public TaskEvaluations(Map<String, IEvaluation<?>> byTask, Map<String, Double> losses) {
+        this.byTask = Collections.unmodifiableMap(new LinkedHashMap<>(byTask));
+        for (String task : losses.keySet()) {
+            if (!byTask.containsKey(task)) {
+                throw new IllegalArgumentException("a loss for task \"" + task + "\", which has no evaluation; evaluated tasks are "
+                        + byTask.keySet());
+            }
+        }
+        this.losses = Collections.unmodifiableMap(new LinkedHashMap<>(losses));
     }
 
     /** The evaluated task names, in task order. */
@@ -40,6 +58,29 @@ public final class TaskEvaluations {
                     + byTask.keySet());
         }
         return e;
+    }
+
+    /**
+     * The task's mean loss over the labelled examples of the evaluated data (NaN when none was labelled).
+     *
+     * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
+     */
+    public double loss(String task) {
+        get(task);
+        Double loss = losses.get(task);
+        if (loss == null) {
+            throw new IllegalArgumentException("no loss for task \"" + task + "\": these evaluations were made without losses");
+        }
+        return loss;
+    }
+
+    /**
+     * One metric of a task, e.g. {@code metric("segment", TaskMetric.ACCURACY)}.
+     *
+     * @throws IllegalArgumentException when the task was not evaluated or its kind has no such metric
+     */
+    public double metric(String task, TaskMetric metric) {
+        return metric == TaskMetric.LOSS ? loss(task) : metric.read(task, get(task));
     }
 
     /** The evaluation of a classification task. */
@@ -68,7 +109,7 @@ public final class TaskEvaluations {
 
     /**
      * One line per task: accuracy and macro F1 for classification, mean accuracy for multi-label, and
-     * average MSE, MAE and R^2 over the targets for regression.
+     * average MSE, MAE and R^2 over the targets for regression; then the task's loss when it was computed.
      */
     public String summary() {
         StringBuilder sb = new StringBuilder();
@@ -84,6 +125,10 @@ public final class TaskEvaluations {
                         r.averageMeanAbsoluteError(), r.averageRSquared()));
             } else {
                 sb.append(ev.stats());
+            }
+            Double loss = losses.get(e.getKey());
+            if (loss != null) {
+                sb.append(String.format(" loss=%.4f", loss));
             }
             sb.append('\n');
         }

@@ -69,8 +69,8 @@ class TrainingLoopTest {
             }
 
             @Override
-            public void onEpochEnd(MultiTaskNetwork network, int epochsCompleted) {
-                epochs.add(epochsCompleted);
+            public void onEpochEnd(MultiTaskNetwork network, EpochRecord record) {
+                epochs.add(record.epoch());
             }
         }, new LoggingListener(4));
 

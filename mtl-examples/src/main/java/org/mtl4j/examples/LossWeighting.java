@@ -6,10 +6,9 @@ import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
-import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskEvaluations;
-import org.mtl4j.core.TrainingListener;
+import org.mtl4j.core.TrainingHistory;
 import org.mtl4j.losses.CaGrad;
 import org.mtl4j.losses.DynamicWeightAverage;
 import org.mtl4j.losses.GradNorm;
@@ -117,12 +116,10 @@ public final class LossWeighting {
                 out.printf("%-14s %9s %11s   mean weights (tier, price) in epochs 1 / %d / %d%n", "combinator",
                         "tier acc", "price RMSE", middle, epochs);
             }
-            EpochWeights weights = new EpochWeights(2);
-            net.addListeners(weights);
-            net.fit(train, epochs);
+            TrainingHistory history = net.fit(train, epochs);
             TaskEvaluations eval = net.evaluate(test);
             Row row = new Row(c.getKey(), eval.classification("tier").accuracy(),
-                    Math.sqrt(eval.regression("price").averageMeanSquaredError()), weights.perEpoch());
+                    Math.sqrt(eval.regression("price").averageMeanSquaredError()), weightsPerEpoch(history));
             rows.add(row);
             double[][] w = row.weightsPerEpoch();
             out.printf("%-14s %9.4f %11.1f   %s / %s / %s%n", row.combinator(), row.tierAccuracy(), row.priceRmse(),
@@ -131,42 +128,15 @@ public final class LossWeighting {
         return rows;
     }
 
-    private static String pair(double[] w) {
-        return String.format("%.3g %.3g", w[0], w[1]);
+    /** Each epoch's mean weight of each task over its steps, {@code [epoch][task]}. */
+    private static double[][] weightsPerEpoch(TrainingHistory history) {
+        return history.records().stream()
+                .map(r -> r.weights().values().stream().mapToDouble(Double::doubleValue).toArray())
+                .toArray(double[][]::new);
     }
 
-    /** The mean of each task's weight over every step of an epoch. */
-    private static final class EpochWeights implements TrainingListener {
-        private final List<double[]> epochs = new ArrayList<>();
-        private final double[] sum;
-        private int steps;
-
-        EpochWeights(int tasks) {
-            sum = new double[tasks];
-        }
-
-        @Override
-        public void onStep(MultiTaskNetwork network, StepResult step) {
-            for (int t = 0; t < sum.length; t++) {
-                sum[t] += step.weights().weight(t);
-            }
-            steps++;
-        }
-
-        @Override
-        public void onEpochEnd(MultiTaskNetwork network, int epochsCompleted) {
-            double[] mean = new double[sum.length];
-            for (int t = 0; t < sum.length; t++) {
-                mean[t] = steps == 0 ? 0 : sum[t] / steps;
-                sum[t] = 0;
-            }
-            steps = 0;
-            epochs.add(mean);
-        }
-
-        double[][] perEpoch() {
-            return epochs.toArray(new double[0][]);
-        }
+    private static String pair(double[] w) {
+        return String.format("%.3g %.3g", w[0], w[1]);
     }
 
     /** {@code n} examples in minibatches of {@code batch}: features, then labels[0] = tier, labels[1] = price. */

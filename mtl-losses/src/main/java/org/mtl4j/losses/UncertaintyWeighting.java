@@ -10,7 +10,9 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -147,6 +149,17 @@ public final class UncertaintyWeighting implements LossCombinator {
             s[t] = Math.exp(s[t]);
         }
         return s;
+    }
+
+    /** Each task's learned {@code sigma_t = exp(s_t / 2)}, as {@code sigma[<task>]}. */
+    @Override
+    public Map<String, Double> learnedValues(List<String> taskNames) {
+        double[] variances = variances();
+        Map<String, Double> values = new LinkedHashMap<>();
+        for (int t = 0; t < variances.length; t++) {
+            values.put("sigma[" + taskNames.get(t) + "]", Math.sqrt(variances[t]));
+        }
+        return values;
     }
 
     /** The state: the log variances, then the updater's state. */

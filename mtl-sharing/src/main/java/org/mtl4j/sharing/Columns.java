@@ -3,11 +3,13 @@ package org.mtl4j.sharing;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.Task;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The encoder of multi-column strategies: one copy of the trunk per task ("column"), each with its own
@@ -35,6 +37,20 @@ public final class Columns {
     public static final StageMixer INDEPENDENT = (graph, stage, columns, outputs, type) -> outputs;
 
     private Columns() {
+    }
+
+    /**
+     * The names of the tasks whose columns have a mixing unit at {@code stage}, in task order: those whose
+     * unit vertex {@code unitName.apply(stage, column)} is in the network's graph.
+     */
+    public static List<String> reaching(MultiTaskNetwork network, int stage, BiFunction<Integer, Integer, String> unitName) {
+        List<String> names = new ArrayList<>();
+        for (int c = 0; c < network.tasks().size(); c++) {
+            if (network.graph().getVertex(unitName.apply(stage, c)) != null) {
+                names.add(network.tasks().get(c).name());
+            }
+        }
+        return names;
     }
 
     /** The vertex name of layer {@code layer} of stage {@code stage} in column {@code column}. */

@@ -12,12 +12,15 @@ import org.mtl4j.core.Task;
 import org.mtl4j.sharing.graph.CrossStitchVertex;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -148,6 +151,28 @@ public final class CrossStitch implements SharingStrategy {
             INDArray stacked = Nd4j.stack(0, rows.toArray(new INDArray[0]));
             out.add(stacked.size(2) == 1 ? stacked.reshape(rows.size(), rows.size()) : stacked);
         }
+    }
+
+    /**
+     * Each stage's alphas as {@code alpha.s<stage>[<task i><-<task j>]}, the weight of task j's column in task
+     * i's (the mean over channels for per-channel units).
+     */
+    @Override
+    public Map<String, Double> learnedValues(MultiTaskNetwork network) {
+        Map<String, Double> values = new LinkedHashMap<>();
+        List<INDArray> alphas = alphas(network);
+        for (int stage = 0; stage < alphas.size(); stage++) {
+            List<String> columns = Columns.reaching(network, stage, CrossStitch::unitName);
+            INDArray a = alphas.get(stage);
+            for (int i = 0; i < columns.size(); i++) {
+                for (int j = 0; j < columns.size(); j++) {
+                    double v = a.rank() == 2 ? a.getDouble(i, j) : a.get(NDArrayIndex.point(i), NDArrayIndex.point(j),
+                            NDArrayIndex.all()).meanNumber().doubleValue();
+                    values.put("alpha.s" + stage + "[" + columns.get(i) + "<-" + columns.get(j) + "]", v);
+                }
+            }
+        }
+        return values;
     }
 
     private double[] initialRow(int row, int columns) {

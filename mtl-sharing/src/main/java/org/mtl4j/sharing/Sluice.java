@@ -20,7 +20,9 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -280,6 +282,33 @@ public final class Sluice implements SharingStrategy {
             out.add(b == null ? new double[0] : b.dup().reshape(b.length()).toDoubleVector());
         }
         return out;
+    }
+
+    /**
+     * Each stage's alphas as {@code alpha.s<stage>[<task i>.<k><-<task j>.<l>]}, the weight of subspace l of
+     * task j's column in subspace k of task i's, then each task's betas as {@code beta[<task>.s<stage>]}.
+     */
+    @Override
+    public Map<String, Double> learnedValues(MultiTaskNetwork network) {
+        Map<String, Double> values = new LinkedHashMap<>();
+        List<INDArray> alphas = alphas(network);
+        for (int stage = 0; stage < alphas.size(); stage++) {
+            List<String> columns = Columns.reaching(network, stage, Sluice::unitName);
+            INDArray a = alphas.get(stage);
+            for (int row = 0; row < a.rows(); row++) {
+                for (int col = 0; col < a.columns(); col++) {
+                    values.put("alpha.s" + stage + "[" + columns.get(row / subspaces) + "." + row % subspaces + "<-"
+                            + columns.get(col / subspaces) + "." + col % subspaces + "]", a.getDouble(row, col));
+                }
+            }
+        }
+        List<double[]> betas = betas(network);
+        for (int t = 0; t < betas.size(); t++) {
+            for (int stage = 0; stage < betas.get(t).length; stage++) {
+                values.put("beta[" + network.tasks().get(t).name() + ".s" + stage + "]", betas.get(t)[stage]);
+            }
+        }
+        return values;
     }
 
     private static MultiTaskNetwork requireSluice(MultiTaskNetwork network) {

@@ -36,6 +36,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -64,12 +65,29 @@ public final class ModelFile {
     private static final String GRAPH = "graph.json";
     private static final String PARAMS = "params.bin";
     private static final String UPDATER = "updater.bin";
+    private static final List<String> MODEL_ENTRIES = List.of(META, GRAPH, PARAMS, UPDATER);
 
     private ModelFile() {
     }
 
     /** Saves {@code network} to {@code file}, replacing it. */
     public static void save(MultiTaskNetwork network, File file) throws IOException {
+        save(network, file, Map.of());
+    }
+
+    /**
+     * Saves {@code network} to {@code file} with extra entries stored beside the model in the same archive
+     * (a trainer's state in a checkpoint), replacing the file in one move.
+     *
+     * @param extras entry name to content; names must not be those of the model's own entries
+     */
+    public static void save(MultiTaskNetwork network, File file, Map<String, byte[]> extras) throws IOException {
+        for (String name : extras.keySet()) {
+            if (MODEL_ENTRIES.contains(name)) {
+                throw new IllegalArgumentException("extra entry \"" + name + "\" would replace the model's own; the model uses "
+                        + MODEL_ENTRIES);
+            }
+        }
         ObjectMapper mapper = NeuralNetConfiguration.mapper();
         ObjectNode meta = mapper.createObjectNode();
         meta.put("format", FORMAT);
@@ -112,10 +130,27 @@ public final class ModelFile {
                 if (updaterState != null) {
                     writeArray(zip, UPDATER, updaterState);
                 }
+                for (Map.Entry<String, byte[]> extra : extras.entrySet()) {
+                    writeEntry(zip, extra.getKey(), extra.getValue());
+                }
             }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Reads an extra entry saved with {@link #save(MultiTaskNetwork, File, Map)}.
+     *
+     * @throws IOException when the file cannot be read or has no such entry
+     */
+    public static byte[] readExtra(File file, String name) throws IOException {
+        if (!file.isFile()) {
+            throw new IOException("no model file at " + file);
+        }
+        try (ZipFile zip = openZip(file)) {
+            return readEntry(zip, name, file);
         }
     }
 

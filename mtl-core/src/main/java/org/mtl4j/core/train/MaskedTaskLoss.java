@@ -40,10 +40,19 @@ public final class MaskedTaskLoss {
      * @param mask    null, {@code [mb, 1]}, labels-shaped, or {@code [mb, time]} for per-time-step tasks; 0/1 values
      */
     public static Result evaluate(Task task, INDArray labels, INDArray preOut, INDArray mask) {
+        return compute(task, labels, preOut, mask, true);
+    }
+
+    /** The loss alone, as in {@link #evaluate}, without computing the gradient (the result's gradient is null). */
+    public static Result score(Task task, INDArray labels, INDArray preOut, INDArray mask) {
+        return compute(task, labels, preOut, mask, false);
+    }
+
+    private static Result compute(Task task, INDArray labels, INDArray preOut, INDArray mask, boolean withGradient) {
         long mb = preOut.size(0);
         int labelled = mask == null ? (int) mb : labelledExamples(mask);
         if (labelled == 0) {
-            return new Result(0.0, 0, preOut.ulike().assign(0));
+            return new Result(0.0, 0, withGradient ? preOut.ulike().assign(0) : null);
         }
         boolean sequence = preOut.rank() == 3;
         INDArray z = preOut;
@@ -59,6 +68,9 @@ public final class MaskedTaskLoss {
             }
         }
         double sum = task.loss().computeScore(y, z, task.activation(), m, false);
+        if (!withGradient) {
+            return new Result(sum / labelled, labelled, null);
+        }
         INDArray gradient = task.loss().computeGradient(y, z, task.activation(), m);
         if (labelled != mb) {
             gradient.muli((double) mb / labelled);

@@ -170,7 +170,7 @@ public final class TrainingStep {
         double[] losses = new double[tasks.size()];
         int[] labelled = new int[tasks.size()];
         for (int t = 0; t < tasks.size(); t++) {
-            MaskedTaskLoss.Result r = MaskedTaskLoss.evaluate(tasks.get(t), batch.labels()[t], out[t], batch.masks()[t]);
+            MaskedTaskLoss.Result r = MaskedTaskLoss.score(tasks.get(t), batch.labels()[t], out[t], batch.masks()[t]);
             losses[t] = r.loss();
             labelled[t] = r.labelled();
         }

@@ -1,0 +1,410 @@
+package org.mtl4j.core;
+
+import org.mtl4j.core.io.ModelFile;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Trains a {@link MultiTaskNetwork} for a number of epochs, with what a long run needs: validation after
+ * every epoch, a {@link TrainingHistory}, {@link EarlyStopping} that keeps the best network, and
+ * {@link Checkpoints} from which a crashed run resumes exactly.
+ *
+ * <pre>{@code
+ * Trainer trainer = Trainer.builder()
+ *         .epochs(50)
+ *         .validation(validIterator)
+ *         .earlyStopping(EarlyStopping.on("segment", TaskMetric.ACCURACY).patience(5))
+ *         .checkpoints(Checkpoints.in(Path.of("runs/segment")).every(2).keepLast(3))
+ *         .build();
+ * TrainingResult result = trainer.fitOrResume(network, trainIterator);
+ * MultiTaskNetwork best = result.best();
+ * }</pre>
+ *
+ * <p><b>Exact resume.</b> A checkpoint holds the network (parameters, updater state, combinator state,
+ * iteration and epoch counts) and the trainer's state. Training resumed from it equals uninterrupted
+ * training when each epoch sees the same minibatches in the same order: the training iterator must give
+ * the same sequence after every {@code reset()}, or shuffle from a seed derived from the epoch. For dropout
+ * and other random layers, a trainer with checkpoints seeds ND4J's random generator before each epoch from
+ * the network's seed and the epoch count.
+ *
+ * <p>Immutable and reusable; a run is not thread-safe (one network, one thread).
+ */
+public final class Trainer {
+
+    private static final Logger log = LoggerFactory.getLogger(Trainer.class);
+    private static final String STATE_ENTRY = "trainer.json";
+
+    private final int epochs;
+    private final MultiDataSetIterator validation;
+    private final EarlyStopping earlyStopping;
+    private final Checkpoints checkpoints;
+    private final List<TrainingListener> listeners;
+
+    private Trainer(Builder b) {
+        this.epochs = b.epochs;
+        this.validation = b.validation;
+        this.earlyStopping = b.earlyStopping;
+        this.checkpoints = b.checkpoints;
+        this.listeners = List.copyOf(b.listeners);
+    }
+
+    /** Starts configuring a trainer. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Trains {@code network} for this trainer's number of epochs more (or until early stopping ends the run)
+     * over {@code train}, resetting it before each epoch.
+     *
+     * @throws IllegalArgumentException when a multi-epoch run gets an iterator that cannot reset, or early
+     *                                  stopping watches a task or metric the network lacks
+     * @throws IllegalStateException    when the checkpoint folder already holds checkpoints (resume them with
+     *                                  {@link #resume} or {@link #fitOrResume}, or choose another folder)
+     * @throws UncheckedIOException     when a checkpoint or the best network cannot be written
+     */
+    public TrainingResult fit(MultiTaskNetwork network, MultiDataSetIterator train) {
+        Objects.requireNonNull(network, "network");
+        if (checkpoints != null && checkpoints.latest().isPresent()) {
+            throw new IllegalStateException("the checkpoint folder " + checkpoints.directory() + " already holds "
+                    + checkpoints.list().size() + " checkpoint(s), the newest " + checkpoints.latest().get().getFileName()
+                    + ": resume them with Trainer.resume or fitOrResume, or choose an empty folder");
+        }
+        return run(new Run(network, network.epochCount() + epochs), train);
+    }
+
+    /**
+     * Resumes the run saved in the newest checkpoint of this trainer's {@link Checkpoints} folder and trains it
+     * to its last epoch (or until early stopping ends it).
+     *
+     * @throws IllegalStateException when this trainer has no checkpoints configured
+     * @throws IOException           when there is no checkpoint or it cannot be read
+     */
+    public TrainingResult resume(MultiDataSetIterator train) throws IOException {
+        if (checkpoints == null) {
+            throw new IllegalStateException("resume needs checkpoints: configure Trainer.builder().checkpoints(...)");
+        }
+        Optional<Path> latest = checkpoints.latest();
+        if (latest.isEmpty()) {
+            throw new IOException("no checkpoint to resume in " + checkpoints.directory());
+        }
+        File file = latest.get().toFile();
+        MultiTaskNetwork network = ModelFile.load(file);
+        Run run = Run.fromJson(network, ModelFile.readExtra(file, STATE_ENTRY), file);
+        if (!Double.isNaN(run.bestScore) && Files.isRegularFile(checkpoints.bestFile())) {
+            run.bestFile = checkpoints.bestFile();
+        }
+        log.info("resuming from {} at epoch {} of {}", file, network.epochCount(), run.lastEpoch);
+        return run(run, train);
+    }
+
+    /**
+     * {@link #resume} when the checkpoint folder holds a checkpoint, otherwise {@link #fit}: the one call for
+     * a program that may be restarted after a crash.
+     */
+    public TrainingResult fitOrResume(MultiTaskNetwork network, MultiDataSetIterator train) {
+        if (checkpoints != null && checkpoints.latest().isPresent()) {
+            try {
+                return resume(train);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return fit(network, train);
+    }
+
+    private TrainingResult run(Run run, MultiDataSetIterator train) {
+        MultiTaskNetwork network = run.network;
+        Objects.requireNonNull(train, "train");
+        int remaining = run.lastEpoch - network.epochCount();
+        if (remaining > 1 && !train.resetSupported()) {
+            throw new IllegalArgumentException("training for " + remaining + " epochs needs an iterator that can reset, "
+                    + "but " + train.getClass().getSimpleName() + ".resetSupported() is false");
+        }
+        if (earlyStopping != null) {
+            earlyStopping.check(network);
+        }
+        List<TrainingListener> all = new ArrayList<>(network.listeners());
+        all.addAll(listeners);
+        all.forEach(l -> l.onFitStart(network, Math.max(remaining, 0)));
+        while (!run.stopped && network.epochCount() < run.lastEpoch) {
+            EpochRecord record = epoch(network, train, all);
+            run.history.add(record);
+            if (earlyStopping != null) {
+                watch(run, record);
+            }
+            for (TrainingListener l : all) {
+                l.onEpochEnd(network, record);
+            }
+            if (checkpoints != null && (run.stopped || checkpoints.due(record.epoch(), run.lastEpoch))) {
+                save(run);
+            }
+        }
+        all.forEach(l -> l.onFitEnd(network, run.history));
+        return new TrainingResult(network, run.history, best(run), run.bestEpoch(), run.stopped);
+    }
+
+    private EpochRecord epoch(MultiTaskNetwork network, MultiDataSetIterator train, List<TrainingListener> all) {
+        int epoch = network.epochCount();
+        if (checkpoints != null) {
+            Nd4j.getRandom().setSeed(epochSeed(network, epoch));
+        }
+        for (TrainingListener l : all) {
+            l.onEpochStart(network, epoch);
+        }
+        long start = System.nanoTime();
+        if (train.resetSupported()) {
+            train.reset();
+        }
+        List<String> names = network.taskNames();
+        int tasks = names.size();
+        double[] lossSums = new double[tasks];
+        long[] labelled = new long[tasks];
+        double[] weightSums = new double[tasks];
+        double penaltySum = 0;
+        int steps = 0;
+        List<TrainingListener> own = listeners;
+        while (train.hasNext()) {
+            StepResult step = network.fit(train.next());
+            for (TrainingListener l : own) {
+                l.onStep(network, step);
+            }
+            for (int t = 0; t < tasks; t++) {
+                lossSums[t] += step.losses().loss(t) * step.losses().labelled()[t];
+                labelled[t] += step.losses().labelled()[t];
+                weightSums[t] += step.weights().weight(t);
+            }
+            penaltySum += step.penalty();
+            steps++;
+        }
+        if (steps == 0) {
+            log.warn("epoch {}: the training iterator gave no minibatch", epoch);
+        }
+        network.graph().incrementEpochCount();
+        Map<String, Double> trainLoss = new LinkedHashMap<>();
+        Map<String, Double> weights = new LinkedHashMap<>();
+        for (int t = 0; t < tasks; t++) {
+            trainLoss.put(names.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
+            weights.put(names.get(t), steps == 0 ? Double.NaN : weightSums[t] / steps);
+        }
+        Map<String, Map<TaskMetric, Double>> valid = new LinkedHashMap<>();
+        if (validation != null) {
+            TaskEvaluations evaluations = network.evaluate(validation);
+            for (String task : evaluations.taskNames()) {
+                Map<TaskMetric, Double> metrics = new LinkedHashMap<>();
+                for (TaskMetric m : TaskMetric.of(network.task(task).kind())) {
+                    metrics.put(m, evaluations.metric(task, m));
+                }
+                valid.put(task, metrics);
+            }
+        }
+        Map<String, Double> learned = new LinkedHashMap<>(network.sharing().learnedValues(network));
+        learned.putAll(network.losses().learnedValues(names));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new EpochRecord(network.epochCount(), network.iterationCount(), steps, seconds, trainLoss, weights,
+                steps == 0 ? 0 : penaltySum / steps, valid, learned);
+    }
+
+    private void watch(Run run, EpochRecord record) {
+        double score = earlyStopping.score(record, run.network.tasks(), run.reference);
+        if (earlyStopping.improves(score, run.bestScore)) {
+            run.bestScore = score;
+            run.bestEpoch = record.epoch();
+            run.sinceBest = 0;
+            saveBest(run);
+        } else if (++run.sinceBest >= earlyStopping.patience()) {
+            run.stopped = true;
+            log.info("early stopping after epoch {}: no improvement of {} for {} epochs; best epoch {}", record.epoch(),
+                    earlyStopping, run.sinceBest, run.bestEpoch);
+        }
+    }
+
+    private void saveBest(Run run) {
+        try {
+            if (run.bestFile == null) {
+                if (checkpoints != null) {
+                    run.bestFile = checkpoints.bestFile();
+                } else {
+                    run.bestFile = Files.createTempFile("mtl4j-best", ".mtl");
+                    run.bestFile.toFile().deleteOnExit();
+                }
+            }
+            run.network.save(run.bestFile.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot save the best network to " + run.bestFile, e);
+        }
+    }
+
+    private MultiTaskNetwork best(Run run) {
+        if (earlyStopping == null || run.bestEpoch == run.network.epochCount() || run.bestFile == null) {
+            return run.network;
+        }
+        try {
+            return ModelFile.load(run.bestFile.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the best network from " + run.bestFile, e);
+        } finally {
+            if (checkpoints == null) {
+                run.bestFile.toFile().delete();
+            }
+        }
+    }
+
+    private void save(Run run) {
+        int epoch = run.network.epochCount();
+        Path file = checkpoints.file(epoch);
+        try {
+            ModelFile.save(run.network, file.toFile(), Map.of(STATE_ENTRY, run.toJson()));
+            checkpoints.prune();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + file, e);
+        }
+        log.debug("checkpoint {} written", file);
+    }
+
+    /** The seed of ND4J's generator for epoch {@code epoch}: the network's configured seed, mixed with the epoch. */
+    static long epochSeed(MultiTaskNetwork network, int epoch) {
+        long seed = network.graph().getConfiguration().getDefaultConfiguration().getSeed();
+        return seed * 0x9E3779B97F4A7C15L + epoch;
+    }
+
+    /** One run's state: what a checkpoint saves beside the network. */
+    private static final class Run {
+        final MultiTaskNetwork network;
+        final int lastEpoch;
+        final TrainingHistory history;
+        final Map<String, Double> reference = new LinkedHashMap<>();
+        double bestScore = Double.NaN;
+        int bestEpoch;
+        int sinceBest;
+        boolean stopped;
+        Path bestFile;
+
+        Run(MultiTaskNetwork network, int lastEpoch) {
+            this(network, lastEpoch, new TrainingHistory());
+        }
+
+        Run(MultiTaskNetwork network, int lastEpoch, TrainingHistory history) {
+            this.network = network;
+            this.lastEpoch = lastEpoch;
+            this.history = history;
+            this.bestEpoch = network.epochCount();
+        }
+
+        int bestEpoch() {
+            return bestEpoch;
+        }
+
+        byte[] toJson() throws IOException {
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode n = mapper.createObjectNode();
+            n.put("lastEpoch", lastEpoch);
+            n.put("bestScore", Double.toString(bestScore));
+            n.put("bestEpoch", bestEpoch);
+            n.put("sinceBest", sinceBest);
+            n.put("stopped", stopped);
+            ObjectNode ref = n.putObject("reference");
+            reference.forEach((task, v) -> ref.put(task, Double.toString(v)));
+            n.put("history", history.toCsv());
+            return mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(n);
+        }
+
+        static Run fromJson(MultiTaskNetwork network, byte[] json, File file) throws IOException {
+            JsonNode n = new ObjectMapper().readTree(new String(json, StandardCharsets.UTF_8));
+            for (String field : List.of("lastEpoch", "bestScore", "bestEpoch", "sinceBest", "stopped", "history")) {
+                if (!n.has(field)) {
+                    throw new IOException(file + ": the trainer state has no \"" + field + "\"; the checkpoint is damaged");
+                }
+            }
+            Run run = new Run(network, n.get("lastEpoch").asInt(), TrainingHistory.fromCsv(n.get("history").asText()));
+            run.bestScore = Double.parseDouble(n.get("bestScore").asText());
+            run.bestEpoch = n.get("bestEpoch").asInt();
+            run.sinceBest = n.get("sinceBest").asInt();
+            run.stopped = n.get("stopped").asBoolean();
+            n.get("reference").fields().forEachRemaining(e -> run.reference.put(e.getKey(),
+                    Double.parseDouble(e.getValue().asText())));
+            return run;
+        }
+    }
+
+    /** Configures a {@link Trainer}. */
+    public static final class Builder {
+        private int epochs = -1;
+        private MultiDataSetIterator validation;
+        private EarlyStopping earlyStopping;
+        private Checkpoints checkpoints;
+        private final List<TrainingListener> listeners = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** The number of epochs a run trains at most (required, >= 1). */
+        public Builder epochs(int epochs) {
+            if (epochs < 1) {
+                throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
+            }
+            this.epochs = epochs;
+            return this;
+        }
+
+        /** Data evaluated after every epoch (main tasks; loss and each metric of the task's kind). */
+        public Builder validation(MultiDataSetIterator validation) {
+            this.validation = Objects.requireNonNull(validation, "validation");
+            return this;
+        }
+
+        /** Stops when the validation score stops improving, and keeps the best network; needs validation data. */
+        public Builder earlyStopping(EarlyStopping earlyStopping) {
+            this.earlyStopping = Objects.requireNonNull(earlyStopping, "earlyStopping");
+            return this;
+        }
+
+        /** Saves checkpoints from which {@link Trainer#resume} continues a crashed run. */
+        public Builder checkpoints(Checkpoints checkpoints) {
+            this.checkpoints = Objects.requireNonNull(checkpoints, "checkpoints");
+            return this;
+        }
+
+        /** Listeners of this trainer's runs, besides the network's own. */
+        public Builder listeners(TrainingListener... added) {
+            for (TrainingListener l : added) {
+                listeners.add(Objects.requireNonNull(l, "listener"));
+            }
+            return this;
+        }
+
+        /**
+         * Builds the trainer.
+         *
+         * @throws IllegalStateException when the epochs are not set, or early stopping has no validation data
+         */
+        public Trainer build() {
+            if (epochs < 1) {
+                throw new IllegalStateException("set the number of epochs: Trainer.builder().epochs(n)");
+            }
+            if (earlyStopping != null && validation == null) {
+                throw new IllegalStateException("early stopping (" + earlyStopping + ") needs validation data: "
+                        + "Trainer.builder().validation(iterator)");
+            }
+            return new Trainer(this);
+        }
+    }
+}
