@@ -1,5 +1,6 @@
 package org.mtl4j.losses;
 
+import java.util.Map;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -174,5 +175,15 @@ class UncertaintyWeightingTest {
         network(u, Task.regression("a"), Task.regression("b"));
         assertEquals("uncertainty weighting keeps 6 values (2 log variances and the updater's state), got 3",
                 assertThrows(IllegalArgumentException.class, () -> u.restoreState(new double[3])).getMessage());
+    }
+
+    @Test
+    void learnedValuesAreEachTasksSigma() {
+        UncertaintyWeighting u = UncertaintyWeighting.builder().initialLogVariance(Math.log(4)).build();
+        MultiTaskNetwork net = network(u, Task.regression("a"), Task.classification("b", 2));
+        Map<String, Double> learned = net.losses().learnedValues(net.taskNames());
+        assertEquals(List.of("sigma[a]", "sigma[b]"), List.copyOf(learned.keySet()));
+        assertEquals(2.0, learned.get("sigma[a]"), 1e-15, "sigma = exp(s / 2) with s = log 4");
+        assertEquals(2.0, learned.get("sigma[b]"), 1e-15);
     }
 }

@@ -1,5 +1,7 @@
 package org.mtl4j.sharing;
 
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.mtl4j.core.TrainingHistory;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -179,5 +181,31 @@ class CrossStitchTest {
                 .task(Task.regression("r")).build();
         assertTrue(assertThrows(IllegalArgumentException.class, () -> CrossStitch.alphas(hard)).getMessage()
                 .endsWith("not cross-stitch sharing"));
+    }
+
+    @Test
+    void learnedValuesNameEveryAlphaAndTheHistoryRecordsThem() {
+        MultiTaskNetwork net = twoTasks(new CrossStitch()).updater(new Adam(0.05)).build();
+        TrainingHistory history = net.fit(new org.nd4j.linalg.dataset.api.iterator.TestMultiDataSetIterator(1,
+                batches(3).toArray(new org.nd4j.linalg.dataset.MultiDataSet[0])), 2);
+
+        List<INDArray> alphas = CrossStitch.alphas(net);
+        Map<String, Double> learned = net.sharing().learnedValues(net);
+        assertEquals(List.of("alpha.s0[c<-c]", "alpha.s0[c<-r]", "alpha.s0[r<-c]", "alpha.s0[r<-r]",
+                "alpha.s1[c<-c]", "alpha.s1[c<-r]", "alpha.s1[r<-c]", "alpha.s1[r<-r]"), List.copyOf(learned.keySet()));
+        assertEquals(alphas.get(0).getDouble(0, 1), learned.get("alpha.s0[c<-r]"));
+        assertEquals(alphas.get(1).getDouble(1, 0), learned.get("alpha.s1[r<-c]"));
+        assertEquals(learned, history.last().learned());
+        assertTrue(learned.get("alpha.s0[c<-r]") != 0.1, "the alphas trained away from their start");
+    }
+
+    @Test
+    void perChannelLearnedValuesAreTheChannelMeans() {
+        MultiTaskNetwork net = twoTasks(CrossStitch.builder().perChannel(true).build()).build();
+        INDArray alpha = CrossStitch.alphas(net).get(1);
+        Map<String, Double> learned = net.sharing().learnedValues(net);
+        assertEquals(alpha.get(NDArrayIndex.point(0), NDArrayIndex.point(1), NDArrayIndex.all()).meanNumber().doubleValue(),
+                learned.get("alpha.s1[c<-r]"), 1e-15);
+        assertEquals(0.9, learned.get("alpha.s0[r<-r]"), 1e-15);
     }
 }

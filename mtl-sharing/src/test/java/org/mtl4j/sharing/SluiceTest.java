@@ -206,4 +206,16 @@ class SluiceTest {
         assertArrayEquals(new long[]{2, 1}, concat.output(batches(1).get(0).getFeatures(0).getRows(0, 1)).get("r")
                 .shape(), "concatenated stages of different widths work");
     }
+
+    @Test
+    void learnedValuesNameEveryAlphaAndBeta() {
+        MultiTaskNetwork net = network(new Sluice(), 6, 6);
+        Map<String, Double> learned = net.sharing().learnedValues(net);
+        INDArray alpha0 = Sluice.alphas(net).get(0);
+        assertEquals(2 * 16 + 2 * 2, learned.size(), "two 4x4 alpha matrices and two betas per task");
+        assertEquals(alpha0.getDouble(1, 2), learned.get("alpha.s0[c.1<-r.0]"));
+        assertEquals(alpha0.getDouble(3, 3), learned.get("alpha.s0[r.1<-r.1]"));
+        assertEquals(Sluice.betas(net).get(1)[1], learned.get("beta[r.s1]"));
+        assertEquals(0.9, learned.get("beta[c.s1]"), 1e-15, "the last stage's initial beta");
+    }
 }
