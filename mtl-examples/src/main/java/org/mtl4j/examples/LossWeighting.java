@@ -26,6 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class LossWeighting {
     public static void main(String[] args) {
         int examples = args.length > 0 ? Integer.parseInt(args[0]) : 600;
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 30;
-        run(examples, epochs, 7, System.out);
+        run(examples, epochs, 7, System.out, ExampleTraining.outputFolder("LossWeighting"));
     }
 
     /** The combinators compared, by the name printed. */
@@ -81,8 +82,12 @@ public final class LossWeighting {
         return m;
     }
 
-    /** Makes the data, trains one network per combinator, prints the table and returns the rows. */
-    public static List<Row> run(int trainExamples, int epochs, long seed, PrintStream out) {
+    /**
+     * Makes the data, trains one network per combinator, prints the table and returns the rows.
+     *
+     * @param historyRoot null, or the folder where each network's training history and charts are written
+     */
+    public static List<Row> run(int trainExamples, int epochs, long seed, PrintStream out, Path historyRoot) {
         Random random = new Random(seed);
         double[][] mixing = new double[2][FEATURES];
         for (double[] row : mixing) {
@@ -116,7 +121,7 @@ public final class LossWeighting {
                 out.printf("%-14s %9s %11s   mean weights (tier, price) in epochs 1 / %d / %d%n", "combinator",
                         "tier acc", "price RMSE", middle, epochs);
             }
-            TrainingHistory history = net.fit(train, epochs);
+            TrainingHistory history = ExampleTraining.train(net, train, null, epochs, historyRoot, c.getKey()).history();
             TaskEvaluations eval = net.evaluate(test);
             Row row = new Row(c.getKey(), eval.classification("tier").accuracy(),
                     Math.sqrt(eval.regression("price").averageMeanSquaredError()), weightsPerEpoch(history));
@@ -124,6 +129,9 @@ public final class LossWeighting {
             double[][] w = row.weightsPerEpoch();
             out.printf("%-14s %9.4f %11.1f   %s / %s / %s%n", row.combinator(), row.tierAccuracy(), row.priceRmse(),
                     pair(w[0]), pair(w[middle - 1]), pair(w[epochs - 1]));
+        }
+        if (historyRoot != null) {
+            out.println("Training history (CSV) and charts of each network (losses, weights, sigmas): " + historyRoot);
         }
         return rows;
     }

@@ -21,9 +21,11 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
@@ -55,11 +57,16 @@ public final class SharingComparison {
     public static void main(String[] args) {
         int examples = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 60;
-        run(examples, epochs, new double[]{0, 0.5, 0.9}, 7, System.out);
+        run(examples, epochs, new double[]{0, 0.5, 0.9}, 7, System.out, ExampleTraining.outputFolder("SharingComparison"));
     }
 
-    /** Trains every strategy at every rho, prints the table and the learned cross-stitch alphas, returns the rows. */
-    public static List<Row> run(int trainExamples, int epochs, double[] rhos, long seed, PrintStream out) {
+    /**
+     * Trains every strategy at every rho, prints the table and the learned cross-stitch alphas, returns the rows.
+     *
+     * @param historyRoot null, or the folder where each model's training history and charts are written
+     */
+    public static List<Row> run(int trainExamples, int epochs, double[] rhos, long seed, PrintStream out,
+                                Path historyRoot) {
         List<Row> rows = new ArrayList<>();
         out.printf("mtl4j sharing comparison: %d training examples, %d epochs, test MSE per task (lower is better)%n",
                 trainExamples, epochs);
@@ -79,7 +86,7 @@ public final class SharingComparison {
             for (Map.Entry<String, Supplier<SharingStrategy>> e : strategies.entrySet()) {
                 MultiTaskNetwork net = network(e.getValue().get(), seed,
                         Task.regression("A"), Task.regression("B"));
-                net.fit(train, epochs);
+                ExampleTraining.train(net, train, null, epochs, historyRoot, String.format(Locale.ROOT, "rho %.2f %s", rho, e.getKey()));
                 TaskEvaluations eval = net.evaluate(test);
                 rows.add(new Row(rho, e.getKey(), eval.regression("A").averageMeanSquaredError(),
                         eval.regression("B").averageMeanSquaredError()));
@@ -94,6 +101,9 @@ public final class SharingComparison {
             INDArray last = alphas.get(alphas.size() - 1);
             out.printf("       cross-stitch alpha, last stage: [[%.3f %.3f] [%.3f %.3f]]%n", last.getDouble(0, 0),
                     last.getDouble(0, 1), last.getDouble(1, 0), last.getDouble(1, 1));
+        }
+        if (historyRoot != null) {
+            out.println("Training history (CSV) and charts of each multi-task model: " + historyRoot);
         }
         return rows;
     }
