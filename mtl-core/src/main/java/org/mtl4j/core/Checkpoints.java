@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -97,6 +98,11 @@ public final class Checkpoints {
     public Optional<Path> latest() {
         List<Path> all = list();
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    /** The epoch count of the newest checkpoint, if any. */
+    public OptionalInt latestEpoch() {
+        return latest().map(p -> OptionalInt.of(epochOf(p))).orElse(OptionalInt.empty());
     }
 
     /** Whether a checkpoint is due after {@code epoch} completed epochs of a run that ends at {@code lastEpoch}. */

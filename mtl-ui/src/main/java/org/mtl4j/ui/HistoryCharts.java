@@ -28,8 +28,9 @@ import java.util.Set;
  *   <li>{@code history.csv}: {@link TrainingHistory#toCsv()};</li>
  *   <li>{@code loss.png}: each task's training loss (solid) and validation loss (dashed) per epoch, one colour
  *       per task, on a log scale when the losses span more than two decades;</li>
- *   <li>{@code valid_<metric>.png}: each validation metric other than the loss (accuracy, F1, RMSE, ...), one
- *       line per task that has it;</li>
+ *   <li>{@code valid_accuracy.png}, {@code valid_rmse.png}: the validation headline metric of classification and
+ *       multi-label tasks (accuracy) and of regression tasks (RMSE), one line per task that has it (the CSV
+ *       holds the other metrics);</li>
  *   <li>{@code weights.png}: each task's mean weight per epoch;</li>
  *   <li>{@code learned_<group>.png}: the learned values (cross-stitch alphas per stage, sluice betas,
  *       uncertainty sigmas), one chart per name group, the part of the name before {@code [}.</li>
@@ -41,6 +42,7 @@ public final class HistoryCharts {
     private static final Color[] PALETTE = {
             new Color(0x1F77B4), new Color(0xD62728), new Color(0x2CA02C), new Color(0xFF7F0E), new Color(0x9467BD),
             new Color(0x8C564B), new Color(0xE377C2), new Color(0x7F7F7F), new Color(0xBCBD22), new Color(0x17BECF)};
+    private static final List<TaskMetric> HEADLINE_METRICS = List.of(TaskMetric.ACCURACY, TaskMetric.RMSE);
     private static final int WIDTH = 900;
     private static final int HEIGHT = 540;
 
@@ -74,10 +76,7 @@ public final class HistoryCharts {
         logScaleWhenWide(loss);
         written.add(save(loss, directory, "loss"));
 
-        for (TaskMetric metric : TaskMetric.values()) {
-            if (metric == TaskMetric.LOSS) {
-                continue;
-            }
+        for (TaskMetric metric : HEADLINE_METRICS) {
             XYChart chart = chart("Validation " + metric.key() + " per task", metric.key());
             for (int t = 0; t < tasks.size(); t++) {
                 double[] values = history.column("valid_" + metric.key() + "[" + tasks.get(t) + "]");

@@ -22,8 +22,10 @@ import java.util.function.Supplier;
 
 /**
  * Shows training progress: on a terminal a progress bar per epoch ({@code epoch 3/10}, steps done, the
- * running per-task training loss, the time left in the epoch and in the whole run), otherwise plain SLF4J
- * log lines (a quarter of the way through each epoch whose length is known, and at its end). Register it
+ * running per-task training loss, the time left in the epoch and in the whole run; when the epoch ends, its
+ * validation headline metrics), otherwise plain SLF4J log lines with the same numbers (a quarter of the way
+ * through each epoch whose length is known, and at its end). Epochs are counted as the network counts them,
+ * so a resumed run goes on from the epoch of its checkpoint. Register it
  * with {@link MultiTaskNetwork#addListeners} or {@code Trainer.builder().listeners(...)}.
  *
  * <p>{@link #auto()} picks the bar when the JVM has a console and log lines otherwise; the system property
@@ -147,16 +149,18 @@ public final class ProgressListener implements TrainingListener {
         if (mode == Mode.OFF || lossSums == null) {
             return;
         }
+        expectedSteps = steps;
+        String summary = losses(network.taskNames()) + validation(record) + eta(record.epoch() - firstEpoch, 0);
         if (bar != null) {
             bar.maxHint(steps);
             bar.stepTo(steps);
+            bar.setExtraMessage(summary);
             bar.close();
             bar = null;
+        } else {
+            lines.accept(String.format(Locale.ROOT, "%s done: %d steps in %.1f s, train loss %s", epochLabel(record.epoch()),
+                    steps, (System.nanoTime() - epochStart) / 1e9, summary));
         }
-        expectedSteps = steps;
-        lines.accept(String.format(Locale.ROOT, "%s done: %d steps in %.1f s, train loss %s%s%s", epochLabel(record.epoch()),
-                steps, (System.nanoTime() - epochStart) / 1e9, losses(network.taskNames()), validation(record),
-                eta(record.epoch() - firstEpoch, 0)));
         lossSums = null;
     }
 
@@ -168,8 +172,9 @@ public final class ProgressListener implements TrainingListener {
         }
     }
 
+    /** {@code epoch e/E}: the network's epoch count after the epoch, and after the run's last epoch. */
     private String epochLabel(int epoch) {
-        return epochs > 0 ? "epoch " + (epoch - firstEpoch) + "/" + epochs : "epoch " + epoch;
+        return "epoch " + epoch + "/" + (firstEpoch + epochs);
     }
 
     private String losses(List<String> names) {
