@@ -57,6 +57,10 @@ import java.util.Random;
  * Cross-stitch puts a unit after every stage (the paper's initialisation, 0.9 self and 0.1 other) and its
  * learned alphas are printed.
  *
+ * <p>History: after every epoch each model is evaluated on 2,000 further test pairs (drawn with
+ * {@code new Random(seed + 2)}), only for the history's curves (nothing is chosen on them); each model's
+ * history and charts go to {@code target/mtl4j-examples/MultiFashion/<model>}.
+ *
  * <p>Data: the four gzipped IDX files of Fashion-MNIST in the directory given as the first argument, by default
  * {@value #DEFAULT_DIR} (Debian and Ubuntu package {@code dataset-fashion-mnist}).
  *
@@ -78,6 +82,8 @@ public final class MultiFashion {
     static final int CLASSES = 10;
     private static final int BATCH = 64;
     private static final int TEST_BATCH = 500;
+    /** Pairs of test items, drawn with {@code seed + 2}, evaluated after every epoch for the history's curves. */
+    private static final int VALIDATION_PAIRS = 2_000;
 
     /** One model's result: test accuracy per task (NaN for a task it does not learn), size and training time. */
     public record Row(String model, double accuracyL, double accuracyR, long parameters, double trainSeconds) {
@@ -101,7 +107,7 @@ public final class MultiFashion {
             System.err.println(missingFilesMessage(dir, missing));
             System.exit(2);
         }
-        run(dir, trainPairs, testPairs, epochs, 1, System.out);
+        run(dir, trainPairs, testPairs, epochs, 1, System.out, ExampleTraining.outputFolder("MultiFashion"));
     }
 
     /**
@@ -110,10 +116,11 @@ public final class MultiFashion {
      *
      * @throws IllegalArgumentException when files are missing (the message names them and says how to get them)
      *                                  or the sizes are not positive
+     * @param historyRoot null, or the folder where each model's training history and charts are written
      * @throws IOException              when a file cannot be read or is not a valid IDX file
      */
-    public static List<Row> run(Path dir, int trainPairs, int testPairs, int epochs, long seed, PrintStream out)
-            throws IOException {
+    public static List<Row> run(Path dir, int trainPairs, int testPairs, int epochs, long seed, PrintStream out,
+                                Path historyRoot) throws IOException {
         if (trainPairs < 1 || testPairs < 1 || epochs < 1) {
             throw new IllegalArgumentException("training pairs, test pairs and epochs must be at least 1, got "
                     + trainPairs + ", " + testPairs + " and " + epochs);
@@ -124,18 +131,20 @@ public final class MultiFashion {
         }
         MultiDataSetIterator train = split(dir, FILES.get(0), FILES.get(1), trainPairs, BATCH, new Random(seed));
         MultiDataSetIterator test = split(dir, FILES.get(2), FILES.get(3), testPairs, TEST_BATCH, new Random(seed + 1));
+        MultiDataSetIterator curves = split(dir, FILES.get(2), FILES.get(3), Math.min(VALIDATION_PAIRS, testPairs),
+                TEST_BATCH, new Random(seed + 2));
 
         out.printf("MultiFashion: two Fashion-MNIST items on a 36x36 canvas; L = top-left item, R = bottom-right item%n");
         out.printf("%s: %d training pairs, %d test pairs, %d epoch%s, minibatch %d, Adam 1e-3, seed %d%n", dir,
                 trainPairs, testPairs, epochs, epochs == 1 ? "" : "s", BATCH, seed);
         out.printf("%-14s %11s %11s %11s %11s%n", "model", "test acc L", "test acc R", "parameters", "train time");
         List<Row> rows = new ArrayList<>();
-        rows.add(fitAndTest("single-task L", network(new HardSharing(), seed, task("L", 0)), train, test, epochs, out));
-        rows.add(fitAndTest("single-task R", network(new HardSharing(), seed, task("R", 1)), train, test, epochs, out));
-        rows.add(fitAndTest("hard sharing", network(new HardSharing(), seed, task("L", 0), task("R", 1)), train, test,
-                epochs, out));
+        Data data = new Data(train, curves, test, epochs, historyRoot);
+        rows.add(fitAndTest("single-task L", network(new HardSharing(), seed, task("L", 0)), data, out));
+        rows.add(fitAndTest("single-task R", network(new HardSharing(), seed, task("R", 1)), data, out));
+        rows.add(fitAndTest("hard sharing", network(new HardSharing(), seed, task("L", 0), task("R", 1)), data, out));
         MultiTaskNetwork stitched = network(new CrossStitch(), seed, task("L", 0), task("R", 1));
-        rows.add(fitAndTest("cross-stitch", stitched, train, test, epochs, out));
+        rows.add(fitAndTest("cross-stitch", stitched, data, out));
 
         out.printf("learned cross-stitch alphas, row i = the weights of columns (L, R) in column i's output:%n");
         String[] stages = {"conv 1 + pool", "conv 2 + pool", "dense"};
@@ -144,6 +153,10 @@ public final class MultiFashion {
             INDArray a = alphas.get(s);
             out.printf("  after %-14s L: [%.3f %.3f]   R: [%.3f %.3f]%n", stages[s] + ":", a.getDouble(0, 0),
                     a.getDouble(0, 1), a.getDouble(1, 0), a.getDouble(1, 1));
+        }
+        if (historyRoot != null) {
+            out.printf("Training history (CSV) and charts of each model (per-epoch accuracy on %d other test pairs): %s%n",
+                    Math.min(VALIDATION_PAIRS, testPairs), historyRoot);
         }
         return rows;
     }
@@ -166,10 +179,14 @@ public final class MultiFashion {
                 + "and pass the directory holding them as the first argument.";
     }
 
-    private static Row fitAndTest(String model, MultiTaskNetwork net, MultiDataSetIterator train,
-                                  MultiDataSetIterator test, int epochs, PrintStream out) {
-        double seconds = train(net, train, epochs);
-        TaskEvaluations eval = net.evaluate(test);
+    /** The data every model sees, and where its history goes. */
+    private record Data(MultiDataSetIterator train, MultiDataSetIterator curves, MultiDataSetIterator test, int epochs,
+                        Path historyRoot) {
+    }
+
+    private static Row fitAndTest(String model, MultiTaskNetwork net, Data data, PrintStream out) {
+        double seconds = train(net, data, model);
+        TaskEvaluations eval = net.evaluate(data.test());
         List<String> names = eval.taskNames();
         Row row = new Row(model, names.contains("L") ? eval.classification("L").accuracy() : Double.NaN,
                 names.contains("R") ? eval.classification("R").accuracy() : Double.NaN, net.params().length(), seconds);
@@ -178,10 +195,13 @@ public final class MultiFashion {
         return row;
     }
 
-    /** Trains {@code net} for {@code epochs} epochs over {@code train} and returns the seconds it took. */
-    private static double train(MultiTaskNetwork net, MultiDataSetIterator train, int epochs) {
+    /**
+     * Trains {@code net} over the training pairs, evaluating the curve pairs after every epoch and writing the
+     * history, and returns the seconds it took (the per-epoch evaluations included).
+     */
+    private static double train(MultiTaskNetwork net, Data data, String model) {
         long start = System.nanoTime();
-        net.fit(train, epochs);
+        ExampleTraining.train(net, data.train(), data.curves(), data.epochs(), data.historyRoot(), model);
         return (System.nanoTime() - start) / 1e9;
     }
 

@@ -95,7 +95,7 @@ class MultiFashionTest {
         Path absent = dir.resolve("nowhere");
         assertEquals(MultiFashion.FILES, MultiFashion.missingFiles(absent));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> MultiFashion.run(absent, 10, 10, 1, 1, new PrintStream(new ByteArrayOutputStream())));
+                () -> MultiFashion.run(absent, 10, 10, 1, 1, new PrintStream(new ByteArrayOutputStream()), null));
         assertEquals(MultiFashion.missingFilesMessage(absent, MultiFashion.FILES), e.getMessage());
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
     }
@@ -104,8 +104,9 @@ class MultiFashionTest {
     void runsTinyOnSyntheticFilesAndPrintsFourModels() throws IOException {
         IdxTestFiles.writeFashion(dir, 40, 20, 3);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Path histories = dir.resolve("histories");
         List<MultiFashion.Row> rows = MultiFashion.run(dir, 48, 16, 1, 2,
-                new PrintStream(bytes, true, StandardCharsets.UTF_8));
+                new PrintStream(bytes, true, StandardCharsets.UTF_8), histories);
         String printed = bytes.toString(StandardCharsets.UTF_8);
         List<String> models = List.of("single-task L", "single-task R", "hard sharing", "cross-stitch");
         assertEquals(models, rows.stream().map(MultiFashion.Row::model).toList());
@@ -121,6 +122,11 @@ class MultiFashionTest {
         }
         assertEquals(rows.get(0).parameters(), rows.get(1).parameters());
         assertTrue(rows.get(3).parameters() > rows.get(2).parameters(), "cross-stitch has a column per task");
+        assertTrue(printed.contains("charts of each model (per-epoch accuracy on 16 other test pairs): " + histories),
+                printed);
+        String csv = java.nio.file.Files.readString(histories.resolve("cross-stitch").resolve("history.csv"));
+        assertTrue(csv.contains("valid_accuracy[L]") && csv.contains("alpha.s2[R<-L]"), csv);
+        assertTrue(java.nio.file.Files.isRegularFile(histories.resolve("single-task-l").resolve("valid_accuracy.png")));
     }
 
     @Test
@@ -128,7 +134,7 @@ class MultiFashionTest {
         IdxTestFiles.writeFashion(dir, 10, 10, 4);
         IdxTestFiles.write(dir.resolve(MultiFashion.FILES.get(1)), 0x801, new int[]{9}, new byte[9]);
         IOException e = assertThrows(IOException.class,
-                () -> MultiFashion.run(dir, 4, 4, 1, 1, new PrintStream(new ByteArrayOutputStream())));
+                () -> MultiFashion.run(dir, 4, 4, 1, 1, new PrintStream(new ByteArrayOutputStream()), null));
         assertFalse(e.getMessage().isEmpty());
         assertEquals(dir.resolve(MultiFashion.FILES.get(1)) + " holds 9 labels, but "
                 + dir.resolve(MultiFashion.FILES.get(0)) + " holds 10 images", e.getMessage());
