@@ -15,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -96,16 +97,18 @@ public final class AuxiliaryTask {
     public static void main(String[] args) {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         int seeds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        run(new int[]{150, 300, 600}, seeds, steps, 1, System.out);
+        run(new int[]{150, 300, 600}, seeds, steps, 1, System.out, ExampleTraining.outputFolder("AuxiliaryTask"));
     }
 
     /**
      * Trains a main-only and a main + auxiliary network for every training-set size and each of {@code seeds}
      * seeds ({@code firstSeed}, {@code firstSeed + 1}, ...), prints the main task's test accuracies and returns them.
      *
-     * @param steps parameter updates per network, the same at every size (rounded up to whole epochs)
+     * @param steps       parameter updates per network, the same at every size (rounded up to whole epochs)
+     * @param historyRoot null, or the folder where each network's training history and charts are written
      */
-    public static Result run(int[] trainSizes, int seeds, int steps, long firstSeed, PrintStream out) {
+    public static Result run(int[] trainSizes, int seeds, int steps, long firstSeed, PrintStream out,
+                             Path historyRoot) {
         if (trainSizes.length == 0 || Arrays.stream(trainSizes).anyMatch(n -> n < 1) || seeds < 1
                 || steps < 1) {
             throw new IllegalArgumentException("auxiliary task example: needs at least one training-set size, every"
@@ -127,8 +130,9 @@ public final class AuxiliaryTask {
                 MultiTaskNetwork mainOnly = network(seed, MAIN);
                 MultiTaskNetwork withAux = network(seed, MAIN, Task.regression("withheld").withLabelsIndex(1)
                         .asAuxiliary());
-                train(mainOnly, train, epochs);
-                train(withAux, train, epochs);
+                String run = "n" + n + " seed " + seed;
+                ExampleTraining.train(mainOnly, train, null, epochs, historyRoot, run + " main only");
+                ExampleTraining.train(withAux, train, null, epochs, historyRoot, run + " main and aux");
                 TaskEvaluations withAuxEval = withAux.evaluate(test);
                 reported = withAuxEval.taskNames();
                 Row row = new Row(n, seed, mainOnly.evaluate(test).classification("main").accuracy(),
@@ -147,12 +151,10 @@ public final class AuxiliaryTask {
         }
         out.printf("evaluate(test) of the main + aux network reports %s; the auxiliary task is trained, not reported%n",
                 reported);
+        if (historyRoot != null) {
+            out.println("Training history (CSV) and charts of each network: " + historyRoot);
+        }
         return result;
-    }
-
-    /** Trains {@code net} for {@code epochs} epochs over {@code train}. */
-    private static void train(MultiTaskNetwork net, MultiDataSetIterator train, int epochs) {
-        net.fit(train, epochs);
     }
 
     private static MultiTaskNetwork network(long seed, Task... tasks) {

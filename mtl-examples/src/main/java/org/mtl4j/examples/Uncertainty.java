@@ -19,6 +19,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -91,14 +92,17 @@ public final class Uncertainty {
     public static void main(String[] args) {
         int examples = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 25;
-        run(examples, epochs, 11, System.out);
+        run(examples, epochs, 11, System.out, ExampleTraining.outputFolder("Uncertainty"));
     }
 
     /**
      * Makes the data, trains one network with uncertainty weighting and one with equal weights, prints the
      * table and returns it.
+     *
+     * @param historyRoot null, or the folder where each network's training history and charts are written (the
+     *                    test set is evaluated after every epoch for their curves)
      */
-    public static Result run(int trainExamples, int epochs, long seed, PrintStream out) {
+    public static Result run(int trainExamples, int epochs, long seed, PrintStream out, Path historyRoot) {
         Random random = new Random(seed);
         MultiDataSetIterator train = batches(trainExamples, 100, random);
         MultiDataSetIterator test = batches(TEST_EXAMPLES, 1000, random);
@@ -106,8 +110,8 @@ public final class Uncertainty {
         UncertaintyWeighting uncertainty = UncertaintyWeighting.builder().updater(new Sgd(0.1)).build();
         MultiTaskNetwork weighted = network(uncertainty, seed);
         MultiTaskNetwork equal = network(FixedWeights.equal(), seed);
-        train(weighted, train, epochs);
-        train(equal, train, epochs);
+        ExampleTraining.train(weighted, train, test, epochs, historyRoot, "uncertainty");
+        ExampleTraining.train(equal, train, test, epochs, historyRoot, "equal weights");
         TaskEvaluations weightedEval = weighted.evaluate(test);
         TaskEvaluations equalEval = equal.evaluate(test);
 
@@ -129,12 +133,10 @@ public final class Uncertainty {
         }
         out.println("learned sigma = exp(s/2), s the learned log variance; weight = 0.5 / sigma^2 (equal weights: 1);"
                 + " the best possible RMSE is the true sigma");
+        if (historyRoot != null) {
+            out.println("Training history (CSV) and charts (learned_sigma.png: the sigmas per epoch): " + historyRoot);
+        }
         return new Result(rows);
-    }
-
-    /** Trains {@code net} for {@code epochs} epochs over {@code train}. */
-    private static void train(MultiTaskNetwork net, MultiDataSetIterator train, int epochs) {
-        net.fit(train, epochs);
     }
 
     private static MultiTaskNetwork network(LossCombinator losses, long seed) {

@@ -1,5 +1,9 @@
 package org.mtl4j.examples;
 
+import org.junit.jupiter.api.io.TempDir;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -21,11 +25,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AuxiliaryTaskTest {
 
+    @TempDir
+    Path dir;
+
     @Test
-    void runsTinyAndReportsOnlyTheMainTask() {
+    void runsTinyAndReportsOnlyTheMainTask() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         AuxiliaryTask.Result result = AuxiliaryTask.run(new int[]{60, 120}, 2, 20, 5,
-                new PrintStream(bytes, true, StandardCharsets.UTF_8));
+                new PrintStream(bytes, true, StandardCharsets.UTF_8), dir);
         String printed = bytes.toString(StandardCharsets.UTF_8);
 
         assertEquals(List.of("main"), result.reportedTasks());
@@ -47,15 +54,20 @@ class AuxiliaryTaskTest {
         }
         // a size and seed give the same data and networks, whatever ran before them
         AuxiliaryTask.Result again = AuxiliaryTask.run(new int[]{60}, 1, 20, 5,
-                new PrintStream(OutputStream.nullOutputStream()));
+                new PrintStream(OutputStream.nullOutputStream()), null);
         assertEquals(result.rows().get(0).mainOnly(), again.rows().get(0).mainOnly(), 0.0);
         assertEquals(result.rows().get(0).withAuxiliary(), again.rows().get(0).withAuxiliary(), 0.0);
+        // the auxiliary task is trained: its loss is in the history of the main + aux network only
+        String withAux = Files.readString(dir.resolve("n60-seed-5-main-and-aux").resolve("history.csv"));
+        String mainOnly = Files.readString(dir.resolve("n60-seed-5-main-only").resolve("history.csv"));
+        assertTrue(withAux.contains("train_loss[withheld]"), withAux);
+        assertTrue(!mainOnly.contains("withheld"), mainOnly);
     }
 
     @Test
     void rejectsNoSeeds() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> AuxiliaryTask.run(new int[]{60}, 0, 20, 1, new PrintStream(OutputStream.nullOutputStream())));
+                () -> AuxiliaryTask.run(new int[]{60}, 0, 20, 1, new PrintStream(OutputStream.nullOutputStream()), null));
         assertTrue(e.getMessage().contains("seeds 0"), e.getMessage());
     }
 

@@ -1,5 +1,10 @@
 package org.mtl4j.examples;
 
+import org.junit.jupiter.api.io.TempDir;
+import org.mtl4j.core.TrainingHistory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
@@ -16,10 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The uncertainty example's data has the stated noise, and a tiny run learns sigmas in the right order and range. */
 class UncertaintyTest {
 
+    @TempDir
+    Path dir;
+
     @Test
-    void runsTinyAndLearnsSigmasInOrderNearTheTrueOnes() {
+    void runsTinyAndLearnsSigmasInOrderNearTheTrueOnes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        Uncertainty.Result result = Uncertainty.run(600, 10, 3, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        Uncertainty.Result result = Uncertainty.run(600, 10, 3, new PrintStream(bytes, true, StandardCharsets.UTF_8),
+                dir);
         String printed = bytes.toString(StandardCharsets.UTF_8);
 
         assertEquals(3, result.rows().size());
@@ -37,6 +46,12 @@ class UncertaintyTest {
             assertTrue(Double.isFinite(r.rmseEqual()), r.toString());
             assertTrue(printed.contains("\n" + r.task() + " "), r.task() + " in\n" + printed);
         }
+        // the history's last sigmas are the ones printed
+        TrainingHistory history = TrainingHistory.fromCsv(Files.readString(dir.resolve("uncertainty").resolve("history.csv")));
+        assertEquals(10, history.size());
+        assertEquals(sigma[2], history.last().learned().get("sigma[y3]"), 1e-12);
+        assertTrue(Files.isRegularFile(dir.resolve("equal-weights").resolve("valid_rmse.png")));
+        assertTrue(Files.size(dir.resolve("uncertainty").resolve("learned_sigma.png")) > 1000);
     }
 
     @Test
