@@ -58,7 +58,7 @@ class TrainerTest {
     }
 
     /** Sign of the sum of 3 features (2 classes), the sum, and noise; {@code flipSign} swaps the sign labels. */
-    private static List<MultiDataSet> data(int batches, int mb, long seed, boolean flipSign) {
+    static List<MultiDataSet> data(int batches, int mb, long seed, boolean flipSign) {
         RandomData r = new RandomData(seed, DataType.FLOAT);
         List<MultiDataSet> list = new ArrayList<>();
         for (int b = 0; b < batches; b++) {

@@ -39,18 +39,7 @@ class TrainingLoopTest {
 
     /** Three learnable tasks from 3 features: sign of the sum (2 classes), the sum, and noise. */
     private static List<MultiDataSet> data(int batches, int mb, long seed) {
-        RandomData r = new RandomData(seed, DataType.FLOAT);
-        List<MultiDataSet> list = new ArrayList<>();
-        for (int b = 0; b < batches; b++) {
-            INDArray x = r.gaussian(mb, 3);
-            INDArray sum = x.sum(true, 1);
-            INDArray sign = Nd4j.create(DataType.FLOAT, mb, 2);
-            for (int i = 0; i < mb; i++) {
-                sign.putScalar(i, sum.getDouble(i) > 0 ? 1 : 0, 1.0);
-            }
-            list.add(RandomData.dataSet(x, new INDArray[]{sign, sum, r.gaussian(mb, 1)}, null));
-        }
-        return list;
+        return TrainerTest.data(batches, mb, seed, false);
     }
 
     private static MultiDataSetIterator iterator(List<MultiDataSet> data) {
