@@ -1,0 +1,122 @@
+package org.mtl4j.spark;
+
+import org.mtl4j.core.StepResult;
+
+import java.io.Serializable;
+
+/**
+ * What the workers of one averaging round produced, summed: the states each worker ended the round with
+ * (parameters, updater state, combinator state), and the step statistics the driver reports (losses
+ * weighted by labelled examples, labelled counts, weights, penalty, steps, examples). Partial sums of
+ * several workers add up with {@link #add}; the driver divides by {@link #workers()}.
+ */
+final class RoundResult implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    int workers;
+    int maxSteps;
+    int steps;
+    long examples;
+    double[] params;
+    double[] updater;
+    double[] combinator;
+    double[] lossSums;
+    long[] labelled;
+    double[] weightSums;
+    double[] headWeightSums;
+    double penaltySum;
+
+    /** A result of no worker (the zero of the sum). */
+    static RoundResult empty() {
+        return new RoundResult();
+    }
+
+    /** One worker's round: its final state and the steps it took. */
+    static RoundResult of(ModelState end, StepResult[] steps) {
+        RoundResult r = new RoundResult();
+        r.workers = 1;
+        r.maxSteps = steps.length;
+        r.steps = steps.length;
+        r.params = end.params();
+        r.updater = end.updater();
+        r.combinator = end.combinator();
+        int tasks = steps[0].losses().size();
+        r.lossSums = new double[tasks];
+        r.labelled = new long[tasks];
+        r.weightSums = new double[tasks];
+        r.headWeightSums = new double[tasks];
+        for (StepResult s : steps) {
+            for (int t = 0; t < tasks; t++) {
+                r.lossSums[t] += s.losses().loss(t) * s.losses().labelled()[t];
+                r.labelled[t] += s.losses().labelled()[t];
+                r.weightSums[t] += s.weights().weight(t);
+                r.headWeightSums[t] += s.weights().headWeight(t);
+            }
+            r.penaltySum += s.penalty();
+            r.examples += s.minibatch();
+        }
+        return r;
+    }
+
+    /** Adds {@code other} into this result and returns this. */
+    RoundResult add(RoundResult other) {
+        if (other.workers == 0) {
+            return this;
+        }
+        if (workers == 0) {
+            return other.copy();
+        }
+        workers += other.workers;
+        maxSteps = Math.max(maxSteps, other.maxSteps);
+        steps += other.steps;
+        examples += other.examples;
+        addInto(params, other.params);
+        addInto(updater, other.updater);
+        addInto(combinator, other.combinator);
+        addInto(lossSums, other.lossSums);
+        addInto(weightSums, other.weightSums);
+        addInto(headWeightSums, other.headWeightSums);
+        for (int t = 0; t < labelled.length; t++) {
+            labelled[t] += other.labelled[t];
+        }
+        penaltySum += other.penaltySum;
+        return this;
+    }
+
+    /** Each summed array divided by the number of workers. */
+    static double[] mean(double[] sum, int workers) {
+        double[] m = new double[sum.length];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = sum[i] / workers;
+        }
+        return m;
+    }
+
+    private RoundResult copy() {
+        RoundResult c = new RoundResult();
+        c.workers = workers;
+        c.maxSteps = maxSteps;
+        c.steps = steps;
+        c.examples = examples;
+        c.params = params.clone();
+        c.updater = updater.clone();
+        c.combinator = combinator.clone();
+        c.lossSums = lossSums.clone();
+        c.labelled = labelled.clone();
+        c.weightSums = weightSums.clone();
+        c.headWeightSums = headWeightSums.clone();
+        c.penaltySum = penaltySum;
+        return c;
+    }
+
+    private static void addInto(double[] sum, double[] values) {
+        if (sum.length != values.length) {
+            throw new IllegalStateException("workers returned arrays of " + sum.length + " and " + values.length
+                    + " values");
+        }
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] += values[i];
+        }
+    }
+}

@@ -1,0 +1,422 @@
+package org.mtl4j.spark;
+
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.mtl4j.core.EpochRecord;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.StepResult;
+import org.mtl4j.core.TaskEvaluations;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskMetric;
+import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.TrainingHistory;
+import org.mtl4j.core.TrainingListener;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Trains a {@link MultiTaskNetwork} on a Spark {@code JavaRDD<MultiDataSet>} (one element per minibatch) by
+ * synchronous data-parallel parameter averaging (Zinkevich et al., <i>Parallelized Stochastic Gradient
+ * Descent</i>, NIPS 2010; the scheme of DL4J's {@code ParameterAveragingTrainingMaster}).
+ *
+ * <pre>{@code
+ * SparkTrainer trainer = SparkTrainer.builder()
+ *         .epochs(10)
+ *         .workers(8)
+ *         .averagingFrequency(5)
+ *         .seed(42)
+ *         .validation(validRdd)
+ *         .build();
+ * SparkTrainingResult result = trainer.fit(network, trainRdd);
+ * TaskEvaluations eval = trainer.evaluate(network, testRdd);
+ * }</pre>
+ *
+ * <p><b>One round.</b> The driver broadcasts its network's state: the flat parameters, the flat updater
+ * state, the combinator's {@link org.mtl4j.core.LossCombinator#state() state} and the iteration and epoch
+ * counts (the network's configuration travels once per run, as a saved model). Every worker (one partition)
+ * sets that state into its copy of the network and trains {@code averagingFrequency} of its minibatches with
+ * the ordinary mtl4j step ({@link MultiTaskNetwork#fit(MultiDataSet)}); {@code treeAggregate} sums what the
+ * workers end with; the driver divides by the number of workers that trained and sets the means into its
+ * network. Because everything is averaged as one flat array, every sharing strategy (the cross-stitch and
+ * sluice units live in the parameter vector) and every combinator works unchanged.
+ *
+ * <p><b>What is averaged.</b> Parameters; the updater state (Adam's moments, momentum), unless
+ * {@link Builder#averageUpdaterState(boolean) averageUpdaterState(false)} keeps the driver's, so that every
+ * round starts the workers' updaters from the state before the round; and the combinator's state. A
+ * combinator's state is plain numbers (dynamic weight average keeps loss sums and counts per epoch, GradNorm
+ * its initial losses, a step or epoch counter), so the mean is the state a single process would have
+ * reached on all the workers' batches wherever the state is a sum or a count, and the same value wherever all
+ * workers agree (counters); it is exactly the combinator's own state when there is one worker.
+ *
+ * <p><b>Iteration and epoch counts.</b> The driver's iteration count advances by the steps each worker took
+ * in a round: {@code averagingFrequency}, fewer in an epoch's last round when the partitions run short. So a
+ * run counts rounds times {@code averagingFrequency} iterations, not the total of all workers' minibatches,
+ * and schedules and Adam's bias correction see the steps one worker took. The epoch count advances after
+ * every pass over the data.
+ *
+ * <p><b>Partitions and reproducibility.</b> With {@link Builder#repartition(boolean) repartition} (the
+ * default), minibatch {@code i} of the RDD's order goes to worker {@code i mod workers}, so workers hold equal
+ * shares; otherwise each partition of the RDD is one worker. With {@link Builder#shuffle(boolean) shuffle}
+ * (the default), each worker visits its minibatches in an order drawn from the seed and the epoch; otherwise
+ * in the RDD's order. The partitioned data is persisted for the run ({@link Builder#storageLevel}). Given the
+ * same data, seed and settings, a run gives the same network, also when Spark re-runs a failed task: a
+ * worker's round depends only on the broadcast state and its minibatches, and the sums are formed in double
+ * precision, where the order in which the workers' results arrive does not change a float network's mean.
+ *
+ * <p><b>Failures.</b> When the job fails (a malformed minibatch fails its task with core's message naming the
+ * task and the array; Spark gives up after its task retries), the driver's network is set back to its state
+ * before {@code fit} and the exception propagates.
+ *
+ * <p>Listeners (the network's and the trainer's) hear {@code onFitStart}, {@code onEpochStart}, one
+ * {@code onStep} per round with the round's mean losses and weights ({@link StepResult#minibatch()} counts the
+ * examples of all its steps), {@code onEpochEnd} and {@code onFitEnd}, on the driver.
+ *
+ * <p>Immutable; one run at a time per network.
+ */
+public final class SparkTrainer {
+
+    private static final Logger log = LoggerFactory.getLogger(SparkTrainer.class);
+
+    private final int epochs;
+    private final int averagingFrequency;
+    private final int workers;
+    private final boolean repartition;
+    private final boolean shuffle;
+    private final long seed;
+    private final boolean averageUpdaterState;
+    private final StorageLevel storageLevel;
+    private final int treeDepth;
+    private final JavaRDD<MultiDataSet> validation;
+    private final List<TrainingListener> listeners;
+
+    private SparkTrainer(Builder b) {
+        this.epochs = b.epochs;
+        this.averagingFrequency = b.averagingFrequency;
+        this.workers = b.workers;
+        this.repartition = b.repartition;
+        this.shuffle = b.shuffle;
+        this.seed = b.seed;
+        this.averageUpdaterState = b.averageUpdaterState;
+        this.storageLevel = b.storageLevel;
+        this.treeDepth = b.treeDepth;
+        this.validation = b.validation;
+        this.listeners = List.copyOf(b.listeners);
+    }
+
+    /** Starts configuring a trainer. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Trains {@code network} (in place, on the driver) for the configured epochs on {@code train}, one
+     * minibatch per element.
+     *
+     * @return the network, its per-epoch history and the last evaluation of the validation data
+     */
+    public SparkTrainingResult fit(MultiTaskNetwork network, JavaRDD<MultiDataSet> train) {
+        Objects.requireNonNull(network, "network");
+        Objects.requireNonNull(train, "train");
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(train.context());
+        ModelState before = ModelState.of(network);
+        Broadcast<byte[]> model = sc.broadcast(WorkerNetworks.toBytes(network));
+        String runId = UUID.randomUUID().toString();
+        JavaPairRDD<Long, MultiDataSet> data = partition(train, sc).persist(storageLevel);
+        try {
+            List<Long> sizes = data.mapPartitions(SparkTrainer::count).collect();
+            long largest = sizes.stream().mapToLong(Long::longValue).max().orElse(0);
+            int rounds = (int) ((largest + averagingFrequency - 1) / averagingFrequency);
+            log.info("training on {} workers with {} minibatches each, {} rounds per epoch", sizes.size(), sizes,
+                    rounds);
+            List<TrainingListener> all = new ArrayList<>(network.listeners());
+            all.addAll(listeners);
+            all.forEach(l -> l.onFitStart(network, epochs));
+            TrainingHistory history = new TrainingHistory();
+            TaskEvaluations last = null;
+            for (int e = 0; e < epochs; e++) {
+                Epoch epoch = epoch(network, data, rounds, sc, model, runId, all);
+                last = epoch.evaluation;
+                history.add(epoch.record);
+                all.forEach(l -> l.onEpochEnd(network, epoch.record));
+            }
+            all.forEach(l -> l.onFitEnd(network, history));
+            return new SparkTrainingResult(network, history, Optional.ofNullable(last));
+        } catch (RuntimeException e) {
+            before.applyTo(network, true);
+            throw e;
+        } finally {
+            data.unpersist(false);
+            model.destroy();
+        }
+    }
+
+    /** Evaluates the main tasks of {@code network} on {@code data} on the cluster, as {@link MultiTaskNetwork#evaluate}. */
+    public TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data) {
+        return evaluate(network, data, false);
+    }
+
+    /**
+     * Evaluates {@code network} on {@code data} on the cluster: each partition evaluates its minibatches as
+     * {@link MultiTaskNetwork#evaluate(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator, boolean)} does,
+     * and the per-task DL4J evaluations are merged ({@code IEvaluation.merge}); each task's loss is the mean
+     * over all its labelled examples.
+     */
+    public TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data, boolean includeAuxiliary) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+        Broadcast<byte[]> model = sc.broadcast(WorkerNetworks.toBytes(network));
+        try {
+            return evaluate(network, data, includeAuxiliary, sc, model, UUID.randomUUID().toString());
+        } finally {
+            model.destroy();
+        }
+    }
+
+    private TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data, boolean includeAuxiliary,
+                                     JavaSparkContext sc, Broadcast<byte[]> model, String runId) {
+        Broadcast<ModelState> state = sc.broadcast(ModelState.of(network));
+        try {
+            WorkerTasks.PartialEvaluation merged = data
+                    .mapPartitions(new WorkerTasks.Evaluate(new WorkerTasks.Start(model, runId, state), includeAuxiliary))
+                    .treeAggregate(new WorkerTasks.PartialEvaluation(null, null, null, null),
+                            WorkerTasks.PartialEvaluation::merge, WorkerTasks.PartialEvaluation::merge, treeDepth);
+            if (merged.evaluations() == null) {
+                throw new IllegalArgumentException("the evaluation data holds no minibatch");
+            }
+            return merged.result();
+        } finally {
+            state.destroy();
+        }
+    }
+
+    private record Epoch(EpochRecord record, TaskEvaluations evaluation) {
+    }
+
+    private Epoch epoch(MultiTaskNetwork network, JavaPairRDD<Long, MultiDataSet> data, int rounds,
+                        JavaSparkContext sc, Broadcast<byte[]> model, String runId, List<TrainingListener> all) {
+        int epoch = network.epochCount();
+        all.forEach(l -> l.onEpochStart(network, epoch));
+        long start = System.nanoTime();
+        List<String> names = network.taskNames();
+        int tasks = names.size();
+        double[] lossSums = new double[tasks];
+        long[] labelled = new long[tasks];
+        double[] weightSums = new double[tasks];
+        double penaltySum = 0;
+        int steps = 0;
+        for (int r = 0; r < rounds; r++) {
+            ModelState state = ModelState.of(network);
+            Broadcast<ModelState> broadcast = sc.broadcast(state);
+            RoundResult sum;
+            try {
+                sum = data.mapPartitions(new WorkerTasks.Round(new WorkerTasks.Start(model, runId, broadcast), r,
+                                averagingFrequency, shuffle, seed))
+                        .treeAggregate(RoundResult.empty(), RoundResult::add, RoundResult::add, treeDepth);
+            } finally {
+                broadcast.destroy();
+            }
+            if (sum.workers == 0) {
+                continue;
+            }
+            new ModelState(RoundResult.mean(sum.params, sum.workers),
+                    averageUpdaterState ? RoundResult.mean(sum.updater, sum.workers) : state.updater(),
+                    RoundResult.mean(sum.combinator, sum.workers), state.iteration() + sum.maxSteps, epoch)
+                    .applyTo(network, true);
+            StepResult step = roundStep(names, sum, state.iteration(), epoch);
+            all.forEach(l -> l.onStep(network, step));
+            for (int t = 0; t < tasks; t++) {
+                lossSums[t] += sum.lossSums[t];
+                labelled[t] += sum.labelled[t];
+                weightSums[t] += sum.weightSums[t];
+            }
+            penaltySum += sum.penaltySum;
+            steps += sum.steps;
+        }
+        network.graph().incrementEpochCount();
+        Map<String, Double> trainLoss = new LinkedHashMap<>();
+        Map<String, Double> weights = new LinkedHashMap<>();
+        for (int t = 0; t < tasks; t++) {
+            trainLoss.put(names.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
+            weights.put(names.get(t), steps == 0 ? Double.NaN : weightSums[t] / steps);
+        }
+        Map<String, Map<TaskMetric, Double>> valid = new LinkedHashMap<>();
+        TaskEvaluations evaluation = null;
+        if (validation != null) {
+            evaluation = evaluate(network, validation, false, sc, model, runId);
+            for (String task : evaluation.taskNames()) {
+                Map<TaskMetric, Double> metrics = new LinkedHashMap<>();
+                for (TaskMetric m : TaskMetric.of(network.task(task).kind())) {
+                    metrics.put(m, evaluation.metric(task, m));
+                }
+                valid.put(task, metrics);
+            }
+        }
+        Map<String, Double> learned = new LinkedHashMap<>(network.sharing().learnedValues(network));
+        learned.putAll(network.losses().learnedValues(names));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        EpochRecord record = new EpochRecord(network.epochCount(), network.iterationCount(), steps, seconds,
+                trainLoss, weights, steps == 0 ? 0 : penaltySum / steps, valid, learned);
+        return new Epoch(record, evaluation);
+    }
+
+    /** A round as one step: the losses over all its labelled examples, the weights and penalty over its steps. */
+    private static StepResult roundStep(List<String> names, RoundResult sum, long iteration, int epoch) {
+        int tasks = names.size();
+        double[] losses = new double[tasks];
+        int[] labelled = new int[tasks];
+        for (int t = 0; t < tasks; t++) {
+            labelled[t] = (int) Math.min(Integer.MAX_VALUE, sum.labelled[t]);
+            losses[t] = sum.labelled[t] == 0 ? 0 : sum.lossSums[t] / sum.labelled[t];
+        }
+        TaskWeights weights = new TaskWeights(RoundResult.mean(sum.weightSums, sum.steps),
+                RoundResult.mean(sum.headWeightSums, sum.steps));
+        return new StepResult(iteration, epoch, new TaskLosses(names, losses, labelled, iteration, epoch), weights,
+                sum.penaltySum / sum.steps, (int) Math.min(Integer.MAX_VALUE, sum.examples));
+    }
+
+    /** The training data keyed by minibatch index, one partition per worker. */
+    private JavaPairRDD<Long, MultiDataSet> partition(JavaRDD<MultiDataSet> train, JavaSparkContext sc) {
+        JavaPairRDD<Long, MultiDataSet> indexed = train.zipWithIndex().mapToPair(p -> new Tuple2<>(p._2(), p._1()));
+        if (!repartition) {
+            return indexed;
+        }
+        int n = workers > 0 ? workers : sc.defaultParallelism();
+        return indexed.repartitionAndSortWithinPartitions(new ModuloPartitioner(n));
+    }
+
+    private static java.util.Iterator<Long> count(java.util.Iterator<?> partition) {
+        long n = 0;
+        while (partition.hasNext()) {
+            partition.next();
+            n++;
+        }
+        return List.of(n).iterator();
+    }
+
+    @Override
+    public String toString() {
+        return "SparkTrainer{epochs=" + epochs + ", averagingFrequency=" + averagingFrequency + ", workers="
+                + (workers > 0 ? workers : "default parallelism") + ", repartition=" + repartition + ", shuffle="
+                + shuffle + ", seed=" + seed + ", averageUpdaterState=" + averageUpdaterState + "}";
+    }
+
+    /** Configures a {@link SparkTrainer}. */
+    public static final class Builder {
+        private int epochs = 1;
+        private int averagingFrequency = 5;
+        private int workers;
+        private boolean repartition = true;
+        private boolean shuffle = true;
+        private long seed;
+        private boolean averageUpdaterState = true;
+        private StorageLevel storageLevel = StorageLevel.MEMORY_AND_DISK();
+        private int treeDepth = 2;
+        private JavaRDD<MultiDataSet> validation;
+        private final List<TrainingListener> listeners = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** The number of passes over the data; 1 by default. */
+        public Builder epochs(int epochs) {
+            this.epochs = positive("epochs", epochs);
+            return this;
+        }
+
+        /** The minibatches each worker trains between two averagings; 5 by default (1 averages after every step). */
+        public Builder averagingFrequency(int averagingFrequency) {
+            this.averagingFrequency = positive("averagingFrequency", averagingFrequency);
+            return this;
+        }
+
+        /** The number of workers (partitions) the data is split into; Spark's default parallelism by default. */
+        public Builder workers(int workers) {
+            this.workers = positive("workers", workers);
+            return this;
+        }
+
+        /**
+         * Whether the data is repartitioned into {@link #workers} equal shares (minibatch {@code i} to worker
+         * {@code i mod workers}); true by default. When false, every partition of the RDD is one worker.
+         */
+        public Builder repartition(boolean repartition) {
+            this.repartition = repartition;
+            return this;
+        }
+
+        /** Whether each worker visits its minibatches in an order drawn from the seed and the epoch; true by default. */
+        public Builder shuffle(boolean shuffle) {
+            this.shuffle = shuffle;
+            return this;
+        }
+
+        /** The seed of the visiting order ({@link #shuffle}); 0 by default. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Whether the workers' updater states are averaged into the driver's after each round (true by default);
+         * when false the driver keeps its updater state, and every round starts from it.
+         */
+        public Builder averageUpdaterState(boolean averageUpdaterState) {
+            this.averageUpdaterState = averageUpdaterState;
+            return this;
+        }
+
+        /** How the partitioned training data is persisted during the run; {@code MEMORY_AND_DISK} by default. */
+        public Builder storageLevel(StorageLevel storageLevel) {
+            this.storageLevel = Objects.requireNonNull(storageLevel, "storageLevel");
+            return this;
+        }
+
+        /** The depth of {@code treeAggregate}'s tree; 2 by default (deeper for many workers and a large model). */
+        public Builder treeDepth(int treeDepth) {
+            this.treeDepth = positive("treeDepth", treeDepth);
+            return this;
+        }
+
+        /**
+         * Data evaluated on the cluster after every epoch; its metrics go into the history and the last
+         * evaluation into the result. Persist it if it is expensive to compute.
+         */
+        public Builder validation(JavaRDD<MultiDataSet> validation) {
+            this.validation = Objects.requireNonNull(validation, "validation");
+            return this;
+        }
+
+        /** Listeners of this trainer's runs, heard on the driver after the network's own. */
+        public Builder listeners(TrainingListener... added) {
+            for (TrainingListener l : added) {
+                listeners.add(Objects.requireNonNull(l, "listener"));
+            }
+            return this;
+        }
+
+        /** The trainer. */
+        public SparkTrainer build() {
+            return new SparkTrainer(this);
+        }
+
+        private static int positive(String name, int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException(name + " must be >= 1, got " + value);
+            }
+            return value;
+        }
+    }
+}
