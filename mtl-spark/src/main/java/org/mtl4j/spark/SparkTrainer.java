@@ -155,7 +155,8 @@ public final class SparkTrainer {
             }
             all.forEach(l -> l.onFitEnd(network, history));
             return new SparkTrainingResult(network, history, Optional.ofNullable(last));
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // a failed job (Spark's SparkException is thrown unchecked from Scala) leaves the network as it was
             before.applyTo(network, true);
             throw e;
         } finally {
