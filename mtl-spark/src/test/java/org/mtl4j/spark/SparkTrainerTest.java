@@ -152,13 +152,41 @@ class SparkTrainerTest {
         INDArray before = network.params().dup();
         double[] stateBefore = network.losses().state();
 
-        SparkTrainer trainer = SparkTrainer.builder().workers(2).averagingFrequency(1).shuffle(false).build();
+        List<StepResult> rounds = new ArrayList<>();
+        SparkTrainer trainer = SparkTrainer.builder().workers(2).averagingFrequency(1).shuffle(false)
+                .listeners(recording(rounds)).build();
         Exception e = assertThrows(Exception.class, () -> trainer.fit(network, sc.parallelize(data, 2)));
+
+        assertEquals(1, rounds.size(), "minibatch 3 is worker 1's second: the first round completed before the failure");
 
         assertTrue(messages(e).contains("task \"r\": labels[1] has 2 columns, but its head outputs 1"), messages(e));
         Exact.assertSameValues(before, network.params(), "parameters after the failed run");
         assertEquals(stateBefore[0], network.losses().state()[0], "combinator state after the failed run");
         assertEquals(0, network.iterationCount());
+    }
+
+    @Test
+    void keepingTheDriversUpdaterStateStartsEveryRoundFromIt() {
+        List<MultiDataSet> data = LocalSpark.batches(10, 4, 4);
+        MultiTaskNetwork network = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Adam(0.01));
+        INDArray params = network.params().dup();
+        INDArray updater = network.graph().getUpdater(true).getStateViewArray().dup();
+        SparkTrainer.builder().workers(2).averagingFrequency(1).averageUpdaterState(false).build()
+                .fit(network, sc.parallelize(data, 2));
+
+        Exact.assertSameValues(updater, network.graph().getUpdater(true).getStateViewArray(), "updater state");
+        assertTrue(network.params().sub(params).norm2Number().doubleValue() > 0, "the parameters were trained");
+        assertEquals(2, network.iterationCount());
+    }
+
+    @Test
+    void builderRejectsNonPositiveSettings() {
+        assertEquals("averagingFrequency must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder().averagingFrequency(0)).getMessage());
+        assertEquals("workers must be >= 1, got -1", assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder().workers(-1)).getMessage());
+        assertEquals("epochs must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder().epochs(0)).getMessage());
     }
 
     private static SharingStrategy sharing(String kind) {
