@@ -1,8 +1,11 @@
 package org.mtl4j.spark;
 
 import org.mtl4j.core.StepResult;
+import org.mtl4j.core.TaskLosses;
+import org.mtl4j.core.TaskWeights;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * What the workers of one averaging round produced, summed: the states each worker ended the round with
@@ -84,11 +87,25 @@ final class RoundResult implements Serializable {
         return this;
     }
 
-    /** Each summed array divided by the number of workers. */
-    static double[] mean(double[] sum, int workers) {
+    /** The round as one step: the losses over all its labelled examples, the weights and penalty over its steps. */
+    StepResult asStep(List<String> names, long iteration, int epoch) {
+        int tasks = names.size();
+        double[] losses = new double[tasks];
+        int[] counts = new int[tasks];
+        for (int t = 0; t < tasks; t++) {
+            counts[t] = (int) Math.min(Integer.MAX_VALUE, labelled[t]);
+            losses[t] = labelled[t] == 0 ? 0 : lossSums[t] / labelled[t];
+        }
+        return new StepResult(iteration, epoch, new TaskLosses(names, losses, counts, iteration, epoch),
+                new TaskWeights(mean(weightSums, steps), mean(headWeightSums, steps)), penaltySum / steps,
+                (int) Math.min(Integer.MAX_VALUE, examples));
+    }
+
+    /** Each summed array divided by {@code n}. */
+    static double[] mean(double[] sum, int n) {
         double[] m = new double[sum.length];
         for (int i = 0; i < m.length; i++) {
-            m[i] = sum[i] / workers;
+            m[i] = sum[i] / n;
         }
         return m;
     }

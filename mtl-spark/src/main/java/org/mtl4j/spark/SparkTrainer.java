@@ -9,9 +9,7 @@ import org.mtl4j.core.EpochRecord;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
-import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskMetric;
-import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.TrainingHistory;
 import org.mtl4j.core.TrainingListener;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -57,10 +55,13 @@ import java.util.UUID;
  * <p><b>What is averaged.</b> Parameters; the updater state (Adam's moments, momentum), unless
  * {@link Builder#averageUpdaterState(boolean) averageUpdaterState(false)} keeps the driver's, so that every
  * round starts the workers' updaters from the state before the round; and the combinator's state. A
- * combinator's state is plain numbers (dynamic weight average keeps loss sums and counts per epoch, GradNorm
- * its initial losses, a step or epoch counter), so the mean is the state a single process would have
- * reached on all the workers' batches wherever the state is a sum or a count, and the same value wherever all
- * workers agree (counters); it is exactly the combinator's own state when there is one worker.
+ * combinator's state is plain numbers, so it is averaged like the parameters: learned scalars and their
+ * optimiser moments (uncertainty weighting's log-variances, GradNorm's weights) are parameters by another
+ * name; where a combinator keeps a sum and a count and uses their ratio (dynamic weight average's and
+ * GradNorm's per-epoch loss sums and counts), the ratio of the means is the mean over all the workers'
+ * minibatches; initial losses become the mean of the workers' first losses; and counters (a step or epoch
+ * count), equal on every worker, stay as they are. With one worker the mean is the worker's own state, so
+ * training equals local training.
  *
  * <p><b>Iteration and epoch counts.</b> The driver's iteration count advances by the steps each worker took
  * in a round: {@code averagingFrequency}, fewer in an epoch's last round when the partitions run short. So a
@@ -75,7 +76,9 @@ import java.util.UUID;
  * in the RDD's order. The partitioned data is persisted for the run ({@link Builder#storageLevel}). Given the
  * same data, seed and settings, a run gives the same network, also when Spark re-runs a failed task: a
  * worker's round depends only on the broadcast state and its minibatches, and the sums are formed in double
- * precision, where the order in which the workers' results arrive does not change a float network's mean.
+ * precision, which holds the sum of a few float values exactly unless they differ by many orders of magnitude:
+ * in practice the order in which the workers' results arrive does not change a float network's mean (with
+ * two workers it never does; a double network may differ in the last bit with three or more).
  *
  * <p><b>Failures.</b> When the job fails (a malformed minibatch fails its task with core's message naming the
  * task and the array; Spark gives up after its task retries), the driver's network is set back to its state
@@ -137,7 +140,7 @@ public final class SparkTrainer {
         String runId = UUID.randomUUID().toString();
         JavaPairRDD<Long, MultiDataSet> data = partition(train, sc).persist(storageLevel);
         try {
-            List<Long> sizes = data.mapPartitions(SparkTrainer::count).collect();
+            List<Long> sizes = data.mapPartitions(WorkerTasks::count).collect();
             long largest = sizes.stream().mapToLong(Long::longValue).max().orElse(0);
             int rounds = (int) ((largest + averagingFrequency - 1) / averagingFrequency);
             log.info("training on {} workers with {} minibatches each, {} rounds per epoch", sizes.size(), sizes,
@@ -236,7 +239,7 @@ public final class SparkTrainer {
                     averageUpdaterState ? RoundResult.mean(sum.updater, sum.workers) : state.updater(),
                     RoundResult.mean(sum.combinator, sum.workers), state.iteration() + sum.maxSteps, epoch)
                     .applyTo(network, true);
-            StepResult step = roundStep(names, sum, state.iteration(), epoch);
+            StepResult step = sum.asStep(names, state.iteration(), epoch);
             all.forEach(l -> l.onStep(network, step));
             for (int t = 0; t < tasks; t++) {
                 lossSums[t] += sum.lossSums[t];
@@ -273,21 +276,6 @@ public final class SparkTrainer {
         return new Epoch(record, evaluation);
     }
 
-    /** A round as one step: the losses over all its labelled examples, the weights and penalty over its steps. */
-    private static StepResult roundStep(List<String> names, RoundResult sum, long iteration, int epoch) {
-        int tasks = names.size();
-        double[] losses = new double[tasks];
-        int[] labelled = new int[tasks];
-        for (int t = 0; t < tasks; t++) {
-            labelled[t] = (int) Math.min(Integer.MAX_VALUE, sum.labelled[t]);
-            losses[t] = sum.labelled[t] == 0 ? 0 : sum.lossSums[t] / sum.labelled[t];
-        }
-        TaskWeights weights = new TaskWeights(RoundResult.mean(sum.weightSums, sum.steps),
-                RoundResult.mean(sum.headWeightSums, sum.steps));
-        return new StepResult(iteration, epoch, new TaskLosses(names, losses, labelled, iteration, epoch), weights,
-                sum.penaltySum / sum.steps, (int) Math.min(Integer.MAX_VALUE, sum.examples));
-    }
-
     /** The training data keyed by minibatch index, one partition per worker. */
     private JavaPairRDD<Long, MultiDataSet> partition(JavaRDD<MultiDataSet> train, JavaSparkContext sc) {
         JavaPairRDD<Long, MultiDataSet> indexed = train.zipWithIndex().mapToPair(p -> new Tuple2<>(p._2(), p._1()));
@@ -296,15 +284,6 @@ public final class SparkTrainer {
         }
         int n = workers > 0 ? workers : sc.defaultParallelism();
         return indexed.repartitionAndSortWithinPartitions(new ModuloPartitioner(n));
-    }
-
-    private static java.util.Iterator<Long> count(java.util.Iterator<?> partition) {
-        long n = 0;
-        while (partition.hasNext()) {
-            partition.next();
-            n++;
-        }
-        return List.of(n).iterator();
     }
 
     @Override
@@ -343,7 +322,10 @@ public final class SparkTrainer {
             return this;
         }
 
-        /** The number of workers (partitions) the data is split into; Spark's default parallelism by default. */
+        /**
+         * The number of workers (partitions) the data is split into; Spark's default parallelism by default.
+         * Without {@link #repartition}, the RDD's partitions are the workers and this is not used.
+         */
         public Builder workers(int workers) {
             this.workers = positive("workers", workers);
             return this;

@@ -133,6 +133,16 @@ final class WorkerTasks {
         }
     }
 
+    /** The number of elements of a partition. */
+    static Iterator<Long> count(Iterator<?> partition) {
+        long n = 0;
+        while (partition.hasNext()) {
+            partition.next();
+            n++;
+        }
+        return List.of(n).iterator();
+    }
+
     /** SplitMix64's finaliser: a well-mixed 64-bit hash. */
     static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
