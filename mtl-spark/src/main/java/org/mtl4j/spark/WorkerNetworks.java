@@ -27,10 +27,11 @@ final class WorkerNetworks {
 
     /** A network of run {@code runId}, built from {@code modelBytes} unless an idle one is pooled. */
     static MultiTaskNetwork borrow(String runId, byte[] modelBytes) {
-        Queue<MultiTaskNetwork> pool = POOLS.computeIfAbsent(runId, id -> {
-            POOLS.keySet().removeIf(other -> !other.equals(id));
-            return new ConcurrentLinkedQueue<>();
-        });
+        Queue<MultiTaskNetwork> pool = POOLS.get(runId);
+        if (pool == null) {
+            POOLS.keySet().removeIf(other -> !other.equals(runId));
+            pool = POOLS.computeIfAbsent(runId, id -> new ConcurrentLinkedQueue<>());
+        }
         MultiTaskNetwork idle = pool.poll();
         return idle != null ? idle : fromBytes(modelBytes);
     }
