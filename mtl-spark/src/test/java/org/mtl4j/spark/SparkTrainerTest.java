@@ -180,6 +180,39 @@ class SparkTrainerTest {
     }
 
     @Test
+    void aShortLastRoundAdvancesTheIterationCountByItsStepsAndAveragesOnlyTheWorkersThatTrained() {
+        List<MultiDataSet> data = LocalSpark.batches(13, 5, 4);
+        MultiTaskNetwork network = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Sgd(0.1));
+        List<StepResult> rounds = new ArrayList<>();
+        SparkTrainingResult result = SparkTrainer.builder().workers(2).averagingFrequency(2).shuffle(false)
+                .listeners(recording(rounds)).build().fit(network, sc.parallelize(data, 2));
+
+        // worker 0 holds minibatches 0, 2, 4 and worker 1 holds 1, 3: round 1 is minibatch 4 on worker 0 alone
+        MultiTaskNetwork alone = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Sgd(0.1));
+        alone.params().assign(roundZero(data));
+        alone.graph().getConfiguration().setIterationCount(2);
+        alone.fit(data.get(4));
+        assertClose(alone.params(), network.params(), 1e-6);
+        assertEquals(3, network.iterationCount(), "2 steps in round 0, 1 in round 1");
+        assertEquals(List.of(0L, 2L), rounds.stream().map(StepResult::iteration).toList());
+        assertEquals(4, rounds.get(1).minibatch());
+        assertEquals(5, result.history().last().steps());
+    }
+
+    /** The parameters after round 0 above: the mean of two workers' two plain Sgd steps. */
+    private static INDArray roundZero(List<MultiDataSet> data) {
+        INDArray sum = null;
+        for (int w = 0; w < 2; w++) {
+            MultiTaskNetwork worker = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Sgd(0.1));
+            worker.fit(data.get(w));
+            worker.fit(data.get(w + 2));
+            INDArray p = worker.params().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+            sum = sum == null ? p : sum.add(p);
+        }
+        return sum.div(2).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    }
+
+    @Test
     void builderRejectsNonPositiveSettings() {
         assertEquals("averagingFrequency must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
                 () -> SparkTrainer.builder().averagingFrequency(0)).getMessage());
