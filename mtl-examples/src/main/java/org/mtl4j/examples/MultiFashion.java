@@ -93,13 +93,13 @@ public final class MultiFashion {
     }
 
     /**
-     * Trains on 8,000 training pairs (or {@code args[1]}) for 3 epochs (or {@code args[3]}), tests on 10,000
+     * Trains on 4,000 training pairs (or {@code args[1]}) for 3 epochs (or {@code args[3]}), tests on 10,000
      * test pairs (or {@code args[2]}), seed 1, reading the data from {@code args[0]} (default {@value #DEFAULT_DIR}).
      * When files are missing, prints which and how to get them, and exits with status 2.
      */
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args.length > 0 ? args[0] : DEFAULT_DIR);
-        int trainPairs = args.length > 1 ? Integer.parseInt(args[1]) : 8_000;
+        int trainPairs = args.length > 1 ? Integer.parseInt(args[1]) : 4_000;
         int testPairs = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
         int epochs = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         List<String> missing = missingFiles(dir);
