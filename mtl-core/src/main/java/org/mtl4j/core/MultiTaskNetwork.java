@@ -249,7 +249,9 @@ public final class MultiTaskNetwork {
         if (raw.rank() != 3) {
             return task.activation().getActivation(raw, false);
         }
-        INDArray flat = TimeSeriesUtils.reshape3dTo2d(raw);
+        // a copy: for one example the 2-d form is a permuted view, and ND4J's in-place softmax left a one-step
+        // view unchanged (the raw projection came back as the prediction)
+        INDArray flat = TimeSeriesUtils.reshape3dTo2d(raw).dup('c');
         return TimeSeriesUtils.reshape2dTo3d(task.activation().getActivation(flat, false), (int) raw.size(0));
     }
 

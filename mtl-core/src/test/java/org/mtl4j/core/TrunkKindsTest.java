@@ -268,6 +268,32 @@ class TrunkKindsTest {
     }
 
     @Test
+    void perTimeStepHeadsEqualEachSequenceAloneAtItsRealSteps() {
+        // DL4J's TimeDistributed flattened the features mask in another order than the activations, so a masked
+        // batch zeroed real steps of per-step heads and kept padded ones (PerTimeStep fixes the order); and the
+        // one-step sequence alone (example 3) came back unactivated (MultiTaskNetwork.activate copies now)
+        MultiTaskNetwork net = network(Kind.RECURRENT, DataType.DOUBLE, 9);
+        RandomData random = new RandomData(5, DataType.DOUBLE);
+        INDArray x = random.gaussian(LENGTHS.length, 3, STEPS);
+        INDArray mask = lengthMask(DataType.DOUBLE);
+        INDArray masked = net.output(x, mask).get("tag");
+        INDArray raw = net.graph().output(false, new INDArray[]{x}, new INDArray[]{mask})[0];
+
+        for (int i = 0; i < LENGTHS.length; i++) {
+            INDArray cut = x.get(NDArrayIndex.interval(i, i + 1), NDArrayIndex.all(), NDArrayIndex.interval(0, LENGTHS[i]))
+                    .dup();
+            INDArray alone = net.output(cut).get("tag");
+            INDArray real = masked.get(NDArrayIndex.interval(i, i + 1), NDArrayIndex.all(),
+                    NDArrayIndex.interval(0, LENGTHS[i]));
+            assertArrayEquals(flat(alone), flat(real), 1e-10, "tag of example " + i + " (length " + LENGTHS[i] + ")");
+            if (LENGTHS[i] < STEPS) {
+                INDArray padded = raw.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.interval(LENGTHS[i], STEPS));
+                assertEquals(0.0, padded.amaxNumber().doubleValue(), 0.0, "padded steps of example " + i + " are masked");
+            }
+        }
+    }
+
+    @Test
     void maskedTimeStepsContributeNeitherLossNorGradient() {
         MultiTaskNetwork net = network(Kind.RECURRENT, DataType.DOUBLE, 13);
         RandomData random = new RandomData(6, DataType.DOUBLE);

@@ -108,7 +108,7 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
                 String what = projection ? "output projection" : "head layer " + i;
                 Layer layer = layers.get(i).clone();
                 if (type.getType() == InputType.Type.RNN && layer instanceof FeedForwardLayer) {
-                    layer = new TimeDistributed(layer, RNNFormat.NCW);
+                    layer = new PerTimeStep(layer, RNNFormat.NCW);
                 }
                 type = outputType(task, what, layer, type);
                 String name = projection ? outputName(task.name()) : "head_" + task.name() + "_" + i;
