@@ -19,6 +19,7 @@ import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,11 +84,12 @@ public final class SluiceTagging {
     public static void main(String[] args) {
         int sentences = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-        run(sentences, 1000, epochs, 7, System.out);
+        run(sentences, 1000, epochs, 7, System.out, ExampleTraining.outputFolder("SluiceTagging"));
     }
 
     /** Makes the data, trains every network, prints the tables and returns what they measured. */
-    public static Result run(int trainSentences, int testSentences, int epochs, long seed, PrintStream out) {
+    public static Result run(int trainSentences, int testSentences, int epochs, long seed, PrintStream out,
+                             Path historyRoot) {
         Random random = new Random(seed);
         List<Sentence> trainSet = TaggingData.sentences(trainSentences, random);
         List<Sentence> testSet = TaggingData.sentences(testSentences, random);
@@ -118,7 +120,7 @@ public final class SluiceTagging {
             MultiTaskNetwork net = e.getValue();
             List<double[][]> initialAlphas = net.sharing() instanceof Sluice ? alphas(net) : null;
             long start = System.nanoTime();
-            train(net, train, epochs);
+            ExampleTraining.train(net, train, null, epochs, historyRoot, e.getKey());
             double seconds = (System.nanoTime() - start) / 1e9;
             TaskEvaluations eval = net.evaluate(test);
             Row row = new Row(e.getKey(), eval.classification("pos").accuracy(),
@@ -131,16 +133,15 @@ public final class SluiceTagging {
             }
         }
         sluice.forEach(w -> print(w, out));
+        if (historyRoot != null) {
+            out.println("Training history (CSV) and charts of each model (sluice alphas and betas per epoch): "
+                    + historyRoot);
+        }
         return new Result(references, models, sluice);
     }
 
     private static Row reference(String name, Accuracy accuracy) {
         return new Row("reference: " + name, accuracy.pos(), accuracy.chunk(), 0);
-    }
-
-    /** Trains one network; every network of the comparison goes through here. */
-    private static void train(MultiTaskNetwork net, MultiDataSetIterator train, int epochs) {
-        net.fit(train, epochs);
     }
 
     /** A two-stage LSTM trunk with "pos" (labels[0]) on the first stage or the top, and "chunk" (labels[1]) on top. */

@@ -206,12 +206,9 @@ final class TaggingData {
     /**
      * The sentences in minibatches of {@link #BATCH}, each padded to its longest sentence: one-hot input
      * tokens {@code [mb, 29, time]} (the 28 words and the unknown-word token), labels[0] "pos"
-     * {@code [mb, 6, time]}, labels[1] "chunk" {@code [mb, 7, time]}, and for both labels a mask
-     * {@code [mb, time]}, 1 up to each sentence's length. The features carry no mask: a left-to-right LSTM's
-     * outputs at a sentence's words do not depend on the padding after them, and the labels masks keep the
-     * padding out of losses and accuracies. (A features mask would also zero some real steps' predictions:
-     * the per-time-step heads are DL4J {@code TimeDistributed} layers, which flatten the mask in another order
-     * than the activations.)
+     * {@code [mb, 6, time]}, labels[1] "chunk" {@code [mb, 7, time]}, and one mask {@code [mb, time]}, 1 up to
+     * each sentence's length, for the features and both labels: the labels masks keep the padding out of losses
+     * and accuracies, the features mask keeps it out of the network's outputs.
      */
     static MultiDataSetIterator batches(List<Sentence> sentences) {
         List<MultiDataSet> list = new ArrayList<>();
@@ -240,7 +237,8 @@ final class TaggingData {
                 mask.putScalar(i, t, 1.0);
             }
         }
-        return new MultiDataSet(new INDArray[]{x}, new INDArray[]{pos, chunk}, null, new INDArray[]{mask, mask});
+        return new MultiDataSet(new INDArray[]{x}, new INDArray[]{pos, chunk}, new INDArray[]{mask},
+                new INDArray[]{mask, mask});
     }
 
     // ---------------------------------------------------------------- reference taggers

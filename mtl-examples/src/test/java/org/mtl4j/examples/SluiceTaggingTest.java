@@ -1,5 +1,9 @@
 package org.mtl4j.examples;
 
+import org.junit.jupiter.api.io.TempDir;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.mtl4j.examples.TaggingData.Chunk;
 import org.mtl4j.examples.TaggingData.Pos;
@@ -16,7 +20,6 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mtl4j.examples.TaggingData.Chunk.B_NP;
 import static org.mtl4j.examples.TaggingData.Chunk.B_PP;
@@ -68,9 +71,8 @@ class SluiceTaggingTest {
         assertArrayEquals(new long[]{2, TaggingData.UNKNOWN + 1, 6}, x.shape());
         assertArrayEquals(new long[]{2, Pos.values().length, 6}, batch.getLabels(0).shape());
         assertArrayEquals(new long[]{2, Chunk.values().length, 6}, batch.getLabels(1).shape());
-        assertNull(batch.getFeaturesMaskArrays(), "padding after the words needs no features mask");
-        for (int task = 0; task < 2; task++) {
-            INDArray mask = batch.getLabelsMaskArray(task);
+        for (int task = 0; task < 3; task++) {
+            INDArray mask = task < 2 ? batch.getLabelsMaskArray(task) : batch.getFeaturesMaskArray(0);
             assertArrayEquals(new double[]{1, 1, 1, 0, 0, 0}, mask.getRow(0).toDoubleVector(), 0.0);
             assertArrayEquals(new double[]{1, 1, 1, 1, 1, 1}, mask.getRow(1).toDoubleVector(), 0.0);
         }
@@ -119,10 +121,14 @@ class SluiceTaggingTest {
         assertTrue(best.pos() > perToken.pos() && best.chunk() > perToken.chunk(), best + " against " + perToken);
     }
 
+    @TempDir
+    Path dir;
+
     @Test
-    void runsTinyAndReportsEveryModel() {
+    void runsTinyAndReportsEveryModel() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        SluiceTagging.Result r = SluiceTagging.run(32, 32, 1, 3, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        SluiceTagging.Result r = SluiceTagging.run(32, 32, 1, 3, new PrintStream(bytes, true, StandardCharsets.UTF_8),
+                dir);
         String printed = bytes.toString(StandardCharsets.UTF_8);
         List<String> names = List.of("hard, both at the top", "hard, pos at stage 0", "sluice, pos at stage 0",
                 "sluice, both at the top");
@@ -146,6 +152,9 @@ class SluiceTaggingTest {
         assertTrue(printed.contains("alpha, stage 1"), printed);
         assertTrue(printed.contains("before training 6.7%, 6.7%"), "alpha starts at 0.9 self, 0.1/3 elsewhere:\n"
                 + printed);
+        String csv = Files.readString(dir.resolve("sluice-pos-at-stage-0").resolve("history.csv"));
+        assertTrue(csv.contains("alpha.s0[pos.1<-chunk.0]") && csv.contains("beta[chunk.s1]"), csv);
+        assertTrue(Files.isRegularFile(dir.resolve("sluice-pos-at-stage-0").resolve("learned_beta.png")));
     }
 
     @Test
