@@ -174,53 +174,20 @@ public final class Trainer {
         if (train.resetSupported()) {
             train.reset();
         }
-        List<String> names = network.taskNames();
-        int tasks = names.size();
-        double[] lossSums = new double[tasks];
-        long[] labelled = new long[tasks];
-        double[] weightSums = new double[tasks];
-        double penaltySum = 0;
-        int steps = 0;
-        List<TrainingListener> own = listeners;
+        EpochTotals totals = new EpochTotals(network.tasks().size());
         while (train.hasNext()) {
             StepResult step = network.fit(train.next());
-            for (TrainingListener l : own) {
+            for (TrainingListener l : listeners) {
                 l.onStep(network, step);
             }
-            for (int t = 0; t < tasks; t++) {
-                lossSums[t] += step.losses().loss(t) * step.losses().labelled()[t];
-                labelled[t] += step.losses().labelled()[t];
-                weightSums[t] += step.weights().weight(t);
-            }
-            penaltySum += step.penalty();
-            steps++;
+            totals.add(step);
         }
-        if (steps == 0) {
+        if (totals.steps() == 0) {
             log.warn("epoch {}: the training iterator gave no minibatch", epoch);
         }
         network.graph().incrementEpochCount();
-        Map<String, Double> trainLoss = new LinkedHashMap<>();
-        Map<String, Double> weights = new LinkedHashMap<>();
-        for (int t = 0; t < tasks; t++) {
-            trainLoss.put(names.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
-            weights.put(names.get(t), steps == 0 ? Double.NaN : weightSums[t] / steps);
-        }
-        Map<String, Map<TaskMetric, Double>> valid = new LinkedHashMap<>();
-        if (validation != null) {
-            TaskEvaluations evaluations = network.evaluate(validation);
-            for (String task : evaluations.taskNames()) {
-                Map<TaskMetric, Double> metrics = new LinkedHashMap<>();
-                for (TaskMetric m : TaskMetric.of(network.task(task).kind())) {
-                    metrics.put(m, evaluations.metric(task, m));
-                }
-                valid.put(task, metrics);
-            }
-        }
-        Map<String, Double> learned = new LinkedHashMap<>(network.sharing().learnedValues(network));
-        learned.putAll(network.losses().learnedValues(names));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new EpochRecord(network.epochCount(), network.iterationCount(), steps, seconds, trainLoss, weights,
-                steps == 0 ? 0 : penaltySum / steps, valid, learned);
+        TaskEvaluations validated = validation == null ? null : network.evaluate(validation);
+        return totals.record(network, (System.nanoTime() - start) / 1e9, validated);
     }
 
     private void watch(Run run, EpochRecord record) {

@@ -6,10 +6,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.mtl4j.core.EpochRecord;
+import org.mtl4j.core.EpochTotals;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
-import org.mtl4j.core.TaskMetric;
 import org.mtl4j.core.TrainingHistory;
 import org.mtl4j.core.TrainingListener;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -18,10 +18,7 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -215,12 +212,7 @@ public final class SparkTrainer {
         all.forEach(l -> l.onEpochStart(network, epoch));
         long start = System.nanoTime();
         List<String> names = network.taskNames();
-        int tasks = names.size();
-        double[] lossSums = new double[tasks];
-        long[] labelled = new long[tasks];
-        double[] weightSums = new double[tasks];
-        double penaltySum = 0;
-        int steps = 0;
+        EpochTotals totals = new EpochTotals(names.size());
         for (int r = 0; r < rounds; r++) {
             ModelState state = ModelState.of(network);
             Broadcast<ModelState> broadcast = sc.broadcast(state);
@@ -241,38 +233,12 @@ public final class SparkTrainer {
                     .applyTo(network, true);
             StepResult step = sum.asStep(names, state.iteration(), epoch);
             all.forEach(l -> l.onStep(network, step));
-            for (int t = 0; t < tasks; t++) {
-                lossSums[t] += sum.lossSums[t];
-                labelled[t] += sum.labelled[t];
-                weightSums[t] += sum.weightSums[t];
-            }
-            penaltySum += sum.penaltySum;
-            steps += sum.steps;
+            totals.add(sum.lossSums, sum.labelled, sum.weightSums, sum.penaltySum, sum.steps);
         }
         network.graph().incrementEpochCount();
-        Map<String, Double> trainLoss = new LinkedHashMap<>();
-        Map<String, Double> weights = new LinkedHashMap<>();
-        for (int t = 0; t < tasks; t++) {
-            trainLoss.put(names.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
-            weights.put(names.get(t), steps == 0 ? Double.NaN : weightSums[t] / steps);
-        }
-        Map<String, Map<TaskMetric, Double>> valid = new LinkedHashMap<>();
-        TaskEvaluations evaluation = null;
-        if (validation != null) {
-            evaluation = evaluate(network, validation, false, sc, model, runId);
-            for (String task : evaluation.taskNames()) {
-                Map<TaskMetric, Double> metrics = new LinkedHashMap<>();
-                for (TaskMetric m : TaskMetric.of(network.task(task).kind())) {
-                    metrics.put(m, evaluation.metric(task, m));
-                }
-                valid.put(task, metrics);
-            }
-        }
-        Map<String, Double> learned = new LinkedHashMap<>(network.sharing().learnedValues(network));
-        learned.putAll(network.losses().learnedValues(names));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        EpochRecord record = new EpochRecord(network.epochCount(), network.iterationCount(), steps, seconds,
-                trainLoss, weights, steps == 0 ? 0 : penaltySum / steps, valid, learned);
+        TaskEvaluations evaluation = validation == null ? null
+                : evaluate(network, validation, false, sc, model, runId);
+        EpochRecord record = totals.record(network, (System.nanoTime() - start) / 1e9, evaluation);
         return new Epoch(record, evaluation);
     }
 
