@@ -95,6 +95,7 @@ public final class SparkTrainer {
     private final int averagingFrequency;
     private final int workers;
     private final boolean repartition;
+    private final int batchSize;
     private final boolean shuffle;
     private final long seed;
     private final boolean averageUpdaterState;
@@ -108,6 +109,7 @@ public final class SparkTrainer {
         this.averagingFrequency = b.averagingFrequency;
         this.workers = b.workers;
         this.repartition = b.repartition;
+        this.batchSize = b.batchSize;
         this.shuffle = b.shuffle;
         this.seed = b.seed;
         this.averageUpdaterState = b.averageUpdaterState;
@@ -242,20 +244,24 @@ public final class SparkTrainer {
         return new Epoch(record, evaluation);
     }
 
-    /** The training data keyed by minibatch index, one partition per worker. */
+    /**
+     * The training data keyed by minibatch index, one partition per worker; with a {@link Builder#batchSize}, each
+     * partition's examples regrouped into minibatches of that size.
+     */
     private JavaPairRDD<Long, MultiDataSet> partition(JavaRDD<MultiDataSet> train, JavaSparkContext sc) {
         JavaPairRDD<Long, MultiDataSet> indexed = train.zipWithIndex().mapToPair(p -> new Tuple2<>(p._2(), p._1()));
-        if (!repartition) {
-            return indexed;
-        }
-        int n = workers > 0 ? workers : sc.defaultParallelism();
-        return indexed.repartitionAndSortWithinPartitions(new ModuloPartitioner(n));
+        JavaPairRDD<Long, MultiDataSet> parts = repartition
+                ? indexed.repartitionAndSortWithinPartitions(
+                        new ModuloPartitioner(workers > 0 ? workers : sc.defaultParallelism()))
+                : indexed;
+        return batchSize > 0 ? parts.mapPartitionsToPair(new WorkerTasks.Rebatch(batchSize), true) : parts;
     }
 
     @Override
     public String toString() {
         return "SparkTrainer{epochs=" + epochs + ", averagingFrequency=" + averagingFrequency + ", workers="
-                + (workers > 0 ? workers : "default parallelism") + ", repartition=" + repartition + ", shuffle="
+                + (workers > 0 ? workers : "default parallelism") + ", repartition=" + repartition
+                + (batchSize > 0 ? ", batchSize=" + batchSize : "") + ", shuffle="
                 + shuffle + ", seed=" + seed + ", averageUpdaterState=" + averageUpdaterState + "}";
     }
 
@@ -265,6 +271,7 @@ public final class SparkTrainer {
         private int averagingFrequency = 5;
         private int workers;
         private boolean repartition = true;
+        private int batchSize;
         private boolean shuffle = true;
         private long seed;
         private boolean averageUpdaterState = true;
@@ -294,6 +301,17 @@ public final class SparkTrainer {
          */
         public Builder workers(int workers) {
             this.workers = positive("workers", workers);
+            return this;
+        }
+
+        /**
+         * Regroups each worker's examples into minibatches of {@code examples} (the last one smaller) before
+         * training, whatever the RDD's minibatch size: the worker's minibatches are merged in their order
+         * (time series padded and masked as ND4J's {@code MultiDataSet.merge} does) and cut. By default the RDD's
+         * minibatches are trained as they are.
+         */
+        public Builder batchSize(int examples) {
+            this.batchSize = positive("batchSize", examples);
             return this;
         }
 

@@ -1,13 +1,18 @@
 package org.mtl4j.spark;
 
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.PairFlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
 import org.mtl4j.core.TaskLosses;
 import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import scala.Tuple2;
 
 import java.io.Serializable;
@@ -67,6 +72,53 @@ final class WorkerTasks {
             RoundResult result = RoundResult.of(ModelState.of(network), steps);
             start.giveBack(network);
             return List.of(result).iterator();
+        }
+    }
+
+    /**
+     * A partition's examples regrouped into minibatches of {@code batchSize}, in the partition's order, keyed by
+     * the partition index (high 32 bits) and the minibatch's position.
+     */
+    record Rebatch(int batchSize)
+            implements PairFlatMapFunction<Iterator<Tuple2<Long, MultiDataSet>>, Long, MultiDataSet> {
+
+        @Override
+        public Iterator<Tuple2<Long, MultiDataSet>> call(Iterator<Tuple2<Long, MultiDataSet>> partition) {
+            List<MultiDataSet> all = new ArrayList<>();
+            partition.forEachRemaining(t -> all.add(t._2()));
+            if (all.isEmpty()) {
+                return List.<Tuple2<Long, MultiDataSet>>of().iterator();
+            }
+            MultiDataSet merged = org.nd4j.linalg.dataset.MultiDataSet.merge(all);
+            long examples = merged.getFeatures(0).size(0);
+            long base = (long) TaskContext.getPartitionId() << 32;
+            List<Tuple2<Long, MultiDataSet>> out = new ArrayList<>();
+            for (long from = 0, i = 0; from < examples; from += batchSize, i++) {
+                long to = Math.min(examples, from + batchSize);
+                out.add(new Tuple2<>(base + i, new org.nd4j.linalg.dataset.MultiDataSet(rows(merged.getFeatures(), from, to),
+                        rows(merged.getLabels(), from, to), rows(merged.getFeaturesMaskArrays(), from, to),
+                        rows(merged.getLabelsMaskArrays(), from, to))));
+            }
+            return out.iterator();
+        }
+
+        /** Rows {@code from} (inclusive) to {@code to} (exclusive) of each array, copied; null stays null. */
+        static INDArray[] rows(INDArray[] arrays, long from, long to) {
+            if (arrays == null) {
+                return null;
+            }
+            INDArray[] out = new INDArray[arrays.length];
+            for (int i = 0; i < arrays.length; i++) {
+                if (arrays[i] != null) {
+                    INDArrayIndex[] index = new INDArrayIndex[arrays[i].rank()];
+                    index[0] = NDArrayIndex.interval(from, to);
+                    for (int d = 1; d < index.length; d++) {
+                        index[d] = NDArrayIndex.all();
+                    }
+                    out[i] = arrays[i].get(index).dup();
+                }
+            }
+            return out;
         }
     }
 

@@ -220,6 +220,33 @@ class SparkTrainerTest {
                 () -> SparkTrainer.builder().workers(-1)).getMessage());
         assertEquals("epochs must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
                 () -> SparkTrainer.builder().epochs(0)).getMessage());
+        assertEquals("batchSize must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder().batchSize(0)).getMessage());
+    }
+
+    @Test
+    void batchSizeRegroupsEachWorkersExamples() {
+        // six minibatches of 4 on one worker, regrouped into minibatches of 8: the same as training on the three
+        // merged pairs
+        List<MultiDataSet> data = LocalSpark.batches(21, 6, 4);
+        List<MultiDataSet> pairs = new ArrayList<>();
+        for (int i = 0; i < data.size(); i += 2) {
+            pairs.add(org.nd4j.linalg.dataset.MultiDataSet.merge(List.of(data.get(i), data.get(i + 1))));
+        }
+        MultiTaskNetwork regrouped = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Adam(0.01));
+        MultiTaskNetwork merged = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Adam(0.01));
+
+        SparkTrainer.builder().workers(1).averagingFrequency(1).shuffle(false).batchSize(8).build()
+                .fit(regrouped, sc.parallelize(data, 2));
+        SparkTrainer.builder().workers(1).averagingFrequency(1).shuffle(false).build()
+                .fit(merged, sc.parallelize(pairs, 2));
+
+        assertEquals(3, regrouped.iterationCount(), "24 examples in minibatches of 8");
+        Exact.assertSameValues(merged.params(), regrouped.params(), "parameters");
+        // two workers, 12 examples each, minibatches of 5: 5, 5 and 2 per worker, so 3 rounds of one step
+        MultiTaskNetwork two = LocalSpark.network(new HardSharing(), FixedWeights.equal(), new Adam(0.01));
+        SparkTrainer.builder().workers(2).averagingFrequency(1).batchSize(5).build().fit(two, sc.parallelize(data, 2));
+        assertEquals(3, two.iterationCount());
     }
 
     private static SharingStrategy sharing(String kind) {
