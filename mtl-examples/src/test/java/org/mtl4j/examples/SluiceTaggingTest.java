@@ -1,10 +1,7 @@
 package org.mtl4j.examples;
 
-import org.junit.jupiter.api.io.TempDir;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.examples.TaggingData.Chunk;
 import org.mtl4j.examples.TaggingData.Pos;
 import org.mtl4j.examples.TaggingData.Sentence;
@@ -13,8 +10,11 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 

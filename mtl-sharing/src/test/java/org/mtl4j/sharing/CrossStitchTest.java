@@ -1,13 +1,12 @@
 package org.mtl4j.sharing;
 
-import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.mtl4j.core.TrainingHistory;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Task;
+import org.mtl4j.core.TrainingHistory;
 import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
@@ -17,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
