@@ -21,7 +21,8 @@ import java.util.Map;
  * of {@link Cases}: input 64, dense 256-256 ReLU, a 10-way and a regression head, batch 128, Adam, float), and
  * the cost of one averaging round.
  *
- * <p>Configurations, all in one JVM and one {@code local[2]} Spark context:
+ * <p>Configurations, all in one JVM and one {@code local[2]} Spark context ({@code --threads 1}: {@code local[1]},
+ * where two workers take turns on one thread):
  * <ul>
  *   <li>{@code local}: the network trained in this thread;</li>
  *   <li>{@code spark-1w}: one worker (one partition, so one Spark task at a time), averaging every {@code F}
@@ -46,6 +47,7 @@ import java.util.Map;
  * --epochs N    epochs per run, the first uncounted (default 4)
  * --reps N      counted repetitions (default 3)
  * --freq N      averaging frequency of spark-1w and spark-2w (default 5)
+ * --threads N   the Spark master local[N] (default 2)
  * --quick       a smoke run: 8 minibatches, 2 epochs, 1 repetition, no warm-up repetition
  * </pre>
  *
@@ -66,13 +68,19 @@ public final class SparkBench {
     }
 
     /** The sizes of a run. */
-    record Sizes(int batches, int epochs, int reps, int frequency, boolean warmUp) {
+    record Sizes(int batches, int epochs, int reps, int frequency, boolean warmUp, int threads) {
 
         Sizes {
-            if (batches < 2 || epochs < 2 || reps < 1 || frequency < 1) {
-                throw new IllegalArgumentException("need --batches >= 2, --epochs >= 2, --reps >= 1 and --freq >= 1, got "
-                        + batches + ", " + epochs + ", " + reps + ", " + frequency);
+            if (batches < 2 || epochs < 2 || reps < 1 || frequency < 1 || threads < 1) {
+                throw new IllegalArgumentException("need --batches >= 2, --epochs >= 2, --reps >= 1, --freq >= 1 and"
+                        + " --threads >= 1, got " + batches + ", " + epochs + ", " + reps + ", " + frequency + ", "
+                        + threads);
             }
+        }
+
+        /** The Spark master: {@code local[threads]}. */
+        String master() {
+            return "local[" + threads + "]";
         }
 
         static Sizes parse(String... args) {
@@ -81,12 +89,14 @@ public final class SparkBench {
             int reps = 3;
             int frequency = 5;
             boolean warmUp = true;
+            int threads = 2;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--batches" -> batches = Integer.parseInt(value(args, ++i));
                     case "--epochs" -> epochs = Integer.parseInt(value(args, ++i));
                     case "--reps" -> reps = Integer.parseInt(value(args, ++i));
                     case "--freq" -> frequency = Integer.parseInt(value(args, ++i));
+                    case "--threads" -> threads = Integer.parseInt(value(args, ++i));
                     case "--quick" -> {
                         batches = 8;
                         epochs = 2;
@@ -94,10 +104,10 @@ public final class SparkBench {
                         warmUp = false;
                     }
                     default -> throw new IllegalArgumentException("unknown argument \"" + args[i]
-                            + "\"; usage: SparkBench [--batches N] [--epochs N] [--reps N] [--freq N] [--quick]");
+                            + "\"; usage: SparkBench [--batches N] [--epochs N] [--reps N] [--freq N] [--threads N] [--quick]");
                 }
             }
-            return new Sizes(batches, epochs, reps, frequency, warmUp);
+            return new Sizes(batches, epochs, reps, frequency, warmUp, threads);
         }
 
         private static String value(String[] args, int i) {
@@ -130,11 +140,12 @@ public final class SparkBench {
         System.exit(0);
     }
 
-    /** Starts a {@code local[2]} context, measures every configuration, prints the report and stops the context. */
+    /** Starts a {@code local[threads]} context, measures every configuration, prints the report and stops the context. */
     static Result run(Sizes sizes, PrintStream out) {
         out.println(SideBySide.header());
-        out.printf(Locale.ROOT, "SPARK-SETUP case=%s batches=%d batch_size=%d epochs_per_run=%d reps=%d freq=%d master=local[2]%n",
-                CASE, sizes.batches(), Cases.named(CASE).batchSize(), sizes.epochs(), sizes.reps(), sizes.frequency());
+        out.printf(Locale.ROOT, "SPARK-SETUP case=%s batches=%d batch_size=%d epochs_per_run=%d reps=%d freq=%d master=%s%n",
+                CASE, sizes.batches(), Cases.named(CASE).batchSize(), sizes.epochs(), sizes.reps(), sizes.frequency(),
+                sizes.master());
         List<Config> configs = List.of(new Config("local", 0, 0),
                 new Config("spark-1w", 1, sizes.frequency()),
                 new Config("spark-2w", 2, sizes.frequency()),
@@ -143,7 +154,7 @@ public final class SparkBench {
                 new Config("spark-1w-every", 1, 1));
         BenchCase c = Cases.named(CASE);
         List<MultiDataSet> batches = new ArrayList<>(c.batches(sizes.batches(), BenchArgs.DEFAULT_SEED + 1));
-        SparkConf conf = new SparkConf().setMaster("local[2]").setAppName("mtl4j-spark-bench")
+        SparkConf conf = new SparkConf().setMaster(sizes.master()).setAppName("mtl4j-spark-bench")
                 .set("spark.ui.enabled", "false")
                 .set("spark.driver.host", "127.0.0.1")
                 .set("spark.driver.bindAddress", "127.0.0.1");

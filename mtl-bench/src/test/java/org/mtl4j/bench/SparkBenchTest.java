@@ -36,5 +36,7 @@ class SparkBenchTest {
     void rejectsUnknownArgumentsAndTooFewEpochs() {
         assertThrows(IllegalArgumentException.class, () -> SparkBench.Sizes.parse("--fast"));
         assertThrows(IllegalArgumentException.class, () -> SparkBench.Sizes.parse("--epochs", "1"));
+        assertThrows(IllegalArgumentException.class, () -> SparkBench.Sizes.parse("--threads", "0"));
+        assertEquals("local[1]", SparkBench.Sizes.parse("--threads", "1").master());
     }
 }
