@@ -58,6 +58,11 @@ public final class EpochTotals {
         this.steps += stepCount;
     }
 
+    /** Task {@code t}'s training loss so far: the mean over the labelled examples of the steps (NaN before any). */
+    public double meanLoss(int t) {
+        return labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t];
+    }
+
     /** The steps added so far. */
     public int steps() {
         return steps;
@@ -75,7 +80,7 @@ public final class EpochTotals {
         Map<String, Double> trainLoss = new LinkedHashMap<>();
         Map<String, Double> weights = new LinkedHashMap<>();
         for (int t = 0; t < names.size(); t++) {
-            trainLoss.put(names.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
+            trainLoss.put(names.get(t), meanLoss(t));
             weights.put(names.get(t), steps == 0 ? Double.NaN : weightSums[t] / steps);
         }
         Map<String, Map<TaskMetric, Double>> valid = new LinkedHashMap<>();

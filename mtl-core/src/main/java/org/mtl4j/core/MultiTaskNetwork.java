@@ -232,13 +232,15 @@ public final class MultiTaskNetwork {
                 }
             }
         }
-        Map<String, Double> losses = new LinkedHashMap<>();
+        Map<String, Double> sums = new LinkedHashMap<>();
+        Map<String, Long> counts = new LinkedHashMap<>();
         for (int t = 0; t < tasks.size(); t++) {
             if (evaluations.containsKey(tasks.get(t).name())) {
-                losses.put(tasks.get(t).name(), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
+                sums.put(tasks.get(t).name(), lossSums[t]);
+                counts.put(tasks.get(t).name(), labelled[t]);
             }
         }
-        return new TaskEvaluations(evaluations, losses);
+        return new TaskEvaluations(evaluations, sums, counts);
     }
 
     /**

@@ -17,27 +17,35 @@ import java.util.Map;
 public final class TaskEvaluations {
 
     private final Map<String, IEvaluation<?>> byTask;
-    private final Map<String, Double> losses;
+    private final Map<String, Double> lossSums;
+    private final Map<String, Long> labelled;
 
     /** Wraps the given evaluations (copied, order kept), without losses. */
     public TaskEvaluations(Map<String, IEvaluation<?>> byTask) {
-        this(byTask, Map.of());
+        this(byTask, Map.of(), Map.of());
     }
 
     /**
-     * Wraps the given evaluations and each task's mean loss over its labelled examples (copied, order kept).
+     * Wraps the given evaluations and, per task, the sum of its loss over its labelled examples and their number
+     * (copied, order kept); evaluations of several parts of the data merge by adding both.
      *
-     * @throws IllegalArgumentException when a loss is given for a task without an evaluation
+     * @throws IllegalArgumentException when a loss is given for a task without an evaluation, or a loss sum
+     *                                  without its labelled count
      */
-    public TaskEvaluations(Map<String, IEvaluation<?>> byTask, Map<String, Double> losses) {
+    public TaskEvaluations(Map<String, IEvaluation<?>> byTask, Map<String, Double> lossSums, Map<String, Long> labelled) {
         this.byTask = Collections.unmodifiableMap(new LinkedHashMap<>(byTask));
-        for (String task : losses.keySet()) {
+        for (String task : lossSums.keySet()) {
             if (!byTask.containsKey(task)) {
                 throw new IllegalArgumentException("a loss for task \"" + task + "\", which has no evaluation; evaluated tasks are "
                         + byTask.keySet());
             }
         }
-        this.losses = Collections.unmodifiableMap(new LinkedHashMap<>(losses));
+        if (!lossSums.keySet().equals(labelled.keySet())) {
+            throw new IllegalArgumentException("loss sums for " + lossSums.keySet() + " but labelled counts for "
+                    + labelled.keySet());
+        }
+        this.lossSums = Collections.unmodifiableMap(new LinkedHashMap<>(lossSums));
+        this.labelled = Collections.unmodifiableMap(new LinkedHashMap<>(labelled));
     }
 
     /** The evaluated task names, in task order. */
@@ -66,12 +74,32 @@ public final class TaskEvaluations {
      * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
      */
     public double loss(String task) {
+        long n = labelled(task);
+        return n == 0 ? Double.NaN : lossSums.get(task) / n;
+    }
+
+    /**
+     * The task's loss summed over the labelled examples of the evaluated data.
+     *
+     * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
+     */
+    public double lossSum(String task) {
+        labelled(task);
+        return lossSums.get(task);
+    }
+
+    /**
+     * How many examples of the evaluated data carry a label for the task.
+     *
+     * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
+     */
+    public long labelled(String task) {
         get(task);
-        Double loss = losses.get(task);
-        if (loss == null) {
+        Long n = labelled.get(task);
+        if (n == null) {
             throw new IllegalArgumentException("no loss for task \"" + task + "\": these evaluations were made without losses");
         }
-        return loss;
+        return n;
     }
 
     /**
@@ -126,9 +154,8 @@ public final class TaskEvaluations {
             } else {
                 sb.append(ev.stats());
             }
-            Double loss = losses.get(e.getKey());
-            if (loss != null) {
-                sb.append(String.format(" loss=%.4f", loss));
+            if (labelled.containsKey(e.getKey())) {
+                sb.append(String.format(" loss=%.4f", loss(e.getKey())));
             }
             sb.append('\n');
         }

@@ -126,6 +126,8 @@ class TrainerTest {
         List<MultiDataSet> validData = data(2, 32, 9, false);
         double expected = (net.losses(validData.get(0)).loss(1) + net.losses(validData.get(1)).loss(1)) / 2;
         assertEquals(expected, last.valid("sum", TaskMetric.LOSS), 1e-6);
+        assertEquals(64, eval.labelled("sum"), "two fully labelled batches of 32");
+        assertEquals(eval.loss("sum") * 64, eval.lossSum("sum"), 1e-9);
         // MSE of a single regression target is its loss (LossMSE averages over the one column)
         assertEquals(last.valid("sum", TaskMetric.MSE), last.valid("sum", TaskMetric.LOSS), 1e-5);
         assertEquals(Math.sqrt(last.valid("sum", TaskMetric.MSE)), last.valid("sum", TaskMetric.RMSE), 1e-6);

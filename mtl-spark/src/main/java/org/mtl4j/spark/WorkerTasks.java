@@ -7,7 +7,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
-import org.mtl4j.core.TaskLosses;
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -134,24 +133,21 @@ final class WorkerTasks {
                 return List.<PartialEvaluation>of().iterator();
             }
             MultiTaskNetwork network = start.borrow();
-            int tasks = network.tasks().size();
-            double[] lossSums = new double[tasks];
-            long[] labelled = new long[tasks];
-            for (MultiDataSet batch : batches) {
-                TaskLosses losses = network.losses(batch);
-                for (int t = 0; t < tasks; t++) {
-                    lossSums[t] += losses.loss(t) * losses.labelled()[t];
-                    labelled[t] += losses.labelled()[t];
-                }
-            }
             TaskEvaluations evaluations = network.evaluate(new Batches(batches), includeAuxiliary);
             start.giveBack(network);
-            return List.of(new PartialEvaluation(new LinkedHashMap<>(evaluations.asMap()), network.taskNames(),
-                    lossSums, labelled)).iterator();
+            List<String> names = evaluations.taskNames();
+            double[] lossSums = new double[names.size()];
+            long[] labelled = new long[names.size()];
+            for (int t = 0; t < names.size(); t++) {
+                lossSums[t] = evaluations.lossSum(names.get(t));
+                labelled[t] = evaluations.labelled(names.get(t));
+            }
+            return List.of(new PartialEvaluation(new LinkedHashMap<>(evaluations.asMap()), names, lossSums, labelled))
+                    .iterator();
         }
     }
 
-    /** The evaluations of some partitions, merged, with each task's loss sum and labelled count. */
+    /** The evaluations of some partitions, merged, with each evaluated task's loss sum and labelled count. */
     record PartialEvaluation(LinkedHashMap<String, IEvaluation<?>> evaluations, List<String> taskNames,
                              double[] lossSums, long[] labelled) implements Serializable {
 
@@ -175,13 +171,13 @@ final class WorkerTasks {
 
         /** The merged evaluations, each task's loss the mean over all its labelled examples. */
         TaskEvaluations result() {
-            Map<String, Double> losses = new LinkedHashMap<>();
+            Map<String, Double> sums = new LinkedHashMap<>();
+            Map<String, Long> counts = new LinkedHashMap<>();
             for (int t = 0; t < taskNames.size(); t++) {
-                if (evaluations.containsKey(taskNames.get(t))) {
-                    losses.put(taskNames.get(t), labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t]);
-                }
+                sums.put(taskNames.get(t), lossSums[t]);
+                counts.put(taskNames.get(t), labelled[t]);
             }
-            return new TaskEvaluations(evaluations, losses);
+            return new TaskEvaluations(evaluations, sums, counts);
         }
     }
 

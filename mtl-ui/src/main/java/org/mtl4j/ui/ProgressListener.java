@@ -6,6 +6,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.mtl4j.core.EpochRecord;
+import org.mtl4j.core.EpochTotals;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskMetric;
@@ -58,9 +59,7 @@ public final class ProgressListener implements TrainingListener {
     private long runStart;
     private long epochStart;
     private long expectedSteps = -1;
-    private long steps;
-    private double[] lossSums;
-    private long[] labelled;
+    private EpochTotals totals;
     private ProgressBar bar;
 
     ProgressListener(Mode mode, Supplier<ProgressBarConsumer> console, Consumer<String> lines) {
@@ -111,9 +110,7 @@ public final class ProgressListener implements TrainingListener {
             return;
         }
         epochStart = System.nanoTime();
-        steps = 0;
-        lossSums = new double[network.tasks().size()];
-        labelled = new long[network.tasks().size()];
+        totals = new EpochTotals(network.tasks().size());
         if (mode == Mode.BAR) {
             bar = new ProgressBarBuilder()
                     .setTaskName(epochLabel(epochsCompleted + 1))
@@ -127,14 +124,11 @@ public final class ProgressListener implements TrainingListener {
 
     @Override
     public void onStep(MultiTaskNetwork network, StepResult step) {
-        if (mode == Mode.OFF || lossSums == null) {
+        if (mode == Mode.OFF || totals == null) {
             return;
         }
-        steps++;
-        for (int t = 0; t < lossSums.length; t++) {
-            lossSums[t] += step.losses().loss(t) * step.losses().labelled()[t];
-            labelled[t] += step.losses().labelled()[t];
-        }
+        totals.add(step);
+        long steps = totals.steps();
         if (mode == Mode.BAR) {
             bar.step();
             bar.setExtraMessage(losses(step.taskNames()) + eta(step.epoch() - firstEpoch, steps));
@@ -146,9 +140,10 @@ public final class ProgressListener implements TrainingListener {
 
     @Override
     public void onEpochEnd(MultiTaskNetwork network, EpochRecord record) {
-        if (mode == Mode.OFF || lossSums == null) {
+        if (mode == Mode.OFF || totals == null) {
             return;
         }
+        long steps = totals.steps();
         expectedSteps = steps;
         String summary = losses(network.taskNames()) + validation(record) + eta(record.epoch() - firstEpoch, 0);
         if (bar != null) {
@@ -161,7 +156,7 @@ public final class ProgressListener implements TrainingListener {
             lines.accept(String.format(Locale.ROOT, "%s done: %d steps in %.1f s, train loss %s", epochLabel(record.epoch()),
                     steps, (System.nanoTime() - epochStart) / 1e9, summary));
         }
-        lossSums = null;
+        totals = null;
     }
 
     @Override
@@ -181,7 +176,7 @@ public final class ProgressListener implements TrainingListener {
         StringBuilder sb = new StringBuilder();
         for (int t = 0; t < names.size(); t++) {
             sb.append(t == 0 ? "" : " ").append(names.get(t)).append('=')
-                    .append(labelled[t] == 0 ? "-" : String.format(Locale.ROOT, "%.4g", lossSums[t] / labelled[t]));
+                    .append(Double.isNaN(totals.meanLoss(t)) ? "-" : String.format(Locale.ROOT, "%.4g", totals.meanLoss(t)));
         }
         return sb.toString();
     }
