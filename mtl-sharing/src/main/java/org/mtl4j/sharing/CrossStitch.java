@@ -10,6 +10,7 @@ import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.sharing.graph.CrossStitchVertex;
+import org.mtl4j.sharing.graph.MixingStageVertex;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -46,8 +47,10 @@ import java.util.Objects;
  * Columns start from a fresh initialisation; starting them from trained single-task networks, which the
  * paper found better, is up to the user (copy parameters with {@code graph().setParam}).
  *
- * <p>The units are DL4J graph vertices ({@link CrossStitchVertex}, named {@code stitch_<stage>_<row>}), so
- * their weights sit in the network's flat parameter vector and are saved with it. Read them with
+ * <p>The units are DL4J graph vertices ({@link CrossStitchVertex}, named {@code stitch_<stage>_<column>}), so
+ * their weights sit in the network's flat parameter vector and are saved with it. They read one
+ * {@link MixingStageVertex} per stage ({@code stitch_<stage>}), which mixes all columns in one matrix
+ * product: a stage costs a few whole-array operations per column, not T^2. Read them with
  * {@link #alphas(MultiTaskNetwork)}.
  */
 public final class CrossStitch implements SharingStrategy {
@@ -108,11 +111,12 @@ public final class CrossStitch implements SharingStrategy {
         List<List<String>> outputs = Columns.add(graph, input, trunk, tasks, (g, stage, active, stageOutputs, type) -> {
             long channels = perChannel ? channels(type, stage) : 1;
             int columns = active.size();
+            g.addVertex(stageName(stage), new MixingStageVertex(columns), stageOutputs.toArray(new String[0]));
             List<String> mixed = new ArrayList<>();
             for (int row = 0; row < columns; row++) {
                 String name = unitName(stage, active.get(row));
                 g.addVertex(name, new CrossStitchVertex(row, columns, channels, initialRow(row, columns), frozen,
-                        updater.clone()), stageOutputs.toArray(new String[0]));
+                        updater.clone()), stageName(stage));
                 mixed.add(name);
             }
             return mixed;
@@ -123,6 +127,11 @@ public final class CrossStitch implements SharingStrategy {
     /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
     public static String unitName(int stage, int column) {
         return "stitch_" + stage + "_" + column;
+    }
+
+    /** The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read. */
+    public static String stageName(int stage) {
+        return "stitch_" + stage;
     }
 
     /**

@@ -11,6 +11,7 @@ import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.sharing.graph.CrossStitchVertex;
+import org.mtl4j.sharing.graph.MixingStageVertex;
 import org.mtl4j.sharing.graph.SluiceUnit;
 import org.mtl4j.sharing.graph.SluiceVertex;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -29,7 +30,8 @@ import java.util.Objects;
  * Sluice networks (Ruder, Bingel, Augenstein and Sogaard, "Latent Multi-task Architecture Learning",
  * AAAI 2019): one column per task; after every trunk stage each column's output is split into K
  * subspaces (default 2) along the feature dimension, and a learned {@code (T K) x (T K)} matrix alpha mixes
- * all subspaces of all tasks ({@link SluiceVertex}, named {@code sluice_<stage>_<column>}). A penalty
+ * all subspaces of all tasks ({@link SluiceVertex}, named {@code sluice_<stage>_<column>}, reading the stage's
+ * {@link MixingStageVertex} {@code sluice_<stage>}, which mixes them all in one matrix product). A penalty
  * {@code lambda * sum_t sum_{k<k'} ||G_{t,k}^T G_{t,k'}||_F^2} on each stage's subspace outputs pushes
  * the subspaces of a column apart (the paper's orthogonality constraint). Its default weight is 0 (off),
  * as in the authors' code: the penalty is not normalised, so its scale grows with the square of the
@@ -131,12 +133,13 @@ public final class Sluice implements SharingStrategy {
                         + type + "), which " + subspaces + " subspaces cannot split evenly");
             }
             int columns = active.size();
+            g.addVertex(stageName(stage), new MixingStageVertex(columns), stageOutputs.toArray(new String[0]));
             List<String> mixed = new ArrayList<>();
             for (int row = 0; row < columns; row++) {
                 String name = unitName(stage, active.get(row));
                 double unitLambda = orthogonality == Orthogonality.ACTIVATIONS ? lambda : 0;
                 g.addVertex(name, new SluiceVertex(row, columns, subspaces, initialAlpha(row, columns), unitLambda,
-                        updater.clone()), stageOutputs.toArray(new String[0]));
+                        updater.clone()), stageName(stage));
                 mixed.add(name);
             }
             return mixed;
@@ -175,7 +178,9 @@ public final class Sluice implements SharingStrategy {
             for (int s = 0; s < b.length; s++) {
                 b[s] = s == b.length - 1 ? betaLast : (1 - betaLast) / (b.length - 1);
             }
-            graph.addVertex(name, new CrossStitchVertex(b.length - 1, b.length, 1, b, false, updater.clone()), inputs);
+            graph.addVertex(name + "_stages", new MixingStageVertex(b.length), inputs);
+            graph.addVertex(name, new CrossStitchVertex(b.length - 1, b.length, 1, b, false, updater.clone()),
+                    name + "_stages");
         }
         return name;
     }
@@ -243,6 +248,11 @@ public final class Sluice implements SharingStrategy {
     /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
     public static String unitName(int stage, int column) {
         return "sluice_" + stage + "_" + column;
+    }
+
+    /** The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read. */
+    public static String stageName(int stage) {
+        return "sluice_" + stage;
     }
 
     /** The vertex name of column {@code column}'s layer-stitching unit. */

@@ -12,9 +12,9 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Configuration of one row of a cross-stitch unit (Misra et al., CVPR 2016): the vertex reads the stage
- * outputs {@code x_1..x_T} of all T columns and outputs column {@code row}'s mixed activation
- * {@code x~_row = sum_j alpha_{row,j} x_j}. With {@code channels > 1} each {@code alpha_{row,j}} is a vector
+ * Configuration of one row of a cross-stitch unit (Misra et al., CVPR 2016): the vertex reads the
+ * {@link MixingStageVertex} that gathers the stage outputs {@code x_1..x_T} of all T columns and outputs
+ * column {@code row}'s mixed activation {@code x~_row = sum_j alpha_{row,j} x_j}. With {@code channels > 1} each {@code alpha_{row,j}} is a vector
  * over the channel (feature) dimension 1. The T vertices of a stage together hold the T x T (x C) matrix.
  *
  * <p>The parameter {@code alpha} has shape {@code [T, C]} (C = 1 when not per channel) and lives in the
@@ -43,7 +43,7 @@ public final class CrossStitchVertex extends TrainableVertex {
     public CrossStitchVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
                              @JsonProperty("channels") long channels, @JsonProperty("init") double[] init,
                              @JsonProperty("frozen") boolean frozen, @JsonProperty("updater") IUpdater updater) {
-        super(updater, columns, "cross-stitch unit");
+        super(updater, "cross-stitch unit");
         if (columns < 1 || row < 0 || row >= columns) {
             throw new IllegalArgumentException("cross-stitch row " + row + " out of range for " + columns + " columns");
         }

@@ -13,7 +13,8 @@ import java.util.Objects;
 
 /**
  * Configuration of one column's sluice unit after a trunk stage (Ruder, Bingel, Augenstein and Sogaard,
- * "Latent Multi-task Architecture Learning", AAAI 2019). Each of the T columns' stage output is split
+ * "Latent Multi-task Architecture Learning", AAAI 2019), reading the stage's {@link MixingStageVertex}.
+ * Each of the T columns' stage output is split
  * along the feature (channel) dimension 1 into K equal subspaces {@code G_{j,k'}}; this vertex outputs
  * column {@code row}'s K mixed subspaces {@code G~_{row,k} = sum_{j,k'} alpha_{(row,k),(j,k')} G_{j,k'}},
  * concatenated. Its parameter {@code alpha} is the K x (T K) block of rows {@code (row, .)} of the paper's
@@ -48,7 +49,7 @@ public final class SluiceVertex extends TrainableVertex {
     public SluiceVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
                         @JsonProperty("subspaces") int subspaces, @JsonProperty("init") double[] init,
                         @JsonProperty("lambda") double lambda, @JsonProperty("updater") IUpdater updater) {
-        super(updater, columns, "sluice unit");
+        super(updater, "sluice unit");
         if (columns < 1 || row < 0 || row >= columns) {
             throw new IllegalArgumentException("sluice row " + row + " out of range for " + columns + " columns");
         }

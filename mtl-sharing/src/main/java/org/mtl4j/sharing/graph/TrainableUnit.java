@@ -23,6 +23,7 @@ abstract class TrainableUnit extends BaseGraphVertex {
     private final String paramKey;
     private final INDArray params;
     private final long[] paramShape;
+    private final INDArray paramShaped;
     private INDArray gradientView;
     private INDArray gradientShaped;
 
@@ -37,11 +38,12 @@ abstract class TrainableUnit extends BaseGraphVertex {
         this.paramKey = paramKey;
         this.params = params;
         this.paramShape = paramShape.clone();
+        this.paramShaped = params.reshape('c', paramShape);
     }
 
-    /** The parameters, shaped. */
+    /** The parameters, shaped (a view made once). */
     INDArray param() {
-        return params.reshape('c', paramShape);
+        return paramShaped;
     }
 
     /** The parameter gradient view, shaped like {@link #param()}. */

@@ -18,50 +18,43 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Base of the configurations of mixing vertices with learned parameters: a vertex reading a fixed number
- * of inputs of one type and putting out that type, and the vertex's DL4J {@link TrainingConfig}, so the
- * network's updater trains the parameters with the updater given here (no regularisation, no gradient
- * normalisation).
+ * Base of the configurations of mixing units: a vertex with learned parameters reading its stage's
+ * {@link MixingStageVertex} and putting out the stage's type, and the vertex's DL4J {@link TrainingConfig},
+ * so the network's updater trains the parameters with the updater given here (no regularisation, no
+ * gradient normalisation).
  */
 public abstract class TrainableVertex extends GraphVertex implements TrainingConfig {
 
     private final IUpdater updater;
-    private final int inputs;
     private final String what;
     private String name;
     private DataType dataType = DataType.FLOAT;
 
     /**
      * @param updater the updater of the vertex's parameters
-     * @param inputs  the number of inputs the vertex reads
      * @param what    what the vertex is, for error messages ("cross-stitch unit")
      */
-    protected TrainableVertex(IUpdater updater, int inputs, String what) {
+    protected TrainableVertex(IUpdater updater, String what) {
         this.updater = Objects.requireNonNull(updater, "updater of " + what);
-        this.inputs = inputs;
         this.what = what;
     }
 
     @Override
     public int minVertexInputs() {
-        return inputs;
+        return 1;
     }
 
     @Override
     public int maxVertexInputs() {
-        return inputs;
+        return 1;
     }
 
-    /** The type of the inputs, which must all be the same. */
+    /** The stage's type (the stage declares the columns' type). */
     @Override
     public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
-        if (vertexInputs.length != inputs) {
-            throw new InvalidInputTypeException(what + " needs " + inputs + " inputs, got " + vertexInputs.length);
-        }
-        for (InputType t : vertexInputs) {
-            if (!t.equals(vertexInputs[0])) {
-                throw new InvalidInputTypeException(what + " inputs differ: " + Arrays.toString(vertexInputs));
-            }
+        if (vertexInputs.length != 1) {
+            throw new InvalidInputTypeException(what + " reads its mixing stage only, got " + vertexInputs.length
+                    + " inputs: " + Arrays.toString(vertexInputs));
         }
         return vertexInputs[0];
     }

@@ -1,0 +1,110 @@
+package org.mtl4j.sharing;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharingStrategy;
+import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.Exact;
+import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.testing.TestModels;
+import org.mtl4j.sharing.graph.MixingStageVertex;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The mixing stages that cross-stitch and sluice units read: they keep their stacked arrays from step to step,
+ * so a minibatch of another size, an inference pass between training steps, and outputs kept across passes
+ * must not see stale or overwritten values.
+ */
+class MixingStageTest {
+
+    @TempDir
+    File dir;
+
+    /** cross-stitch-3: the stacked matrix product; cross-stitch-2: direct axpy mixing; sluice: permuted subspaces. */
+    private static SharingStrategy sharing(String name) {
+        return switch (name) {
+            case "cross-stitch-2", "cross-stitch-3" -> new CrossStitch();
+            case "per-channel" -> CrossStitch.builder().perChannel(true).build();
+            case "sluice" -> new Sluice();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    private static MultiTaskNetwork network(String name) {
+        MultiTaskNetwork.Builder b = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 6))
+                .task(Task.classification("c", 3))
+                .task(Task.regression("r"));
+        if (!name.equals("cross-stitch-2")) {
+            b.task(Task.regression("s").withLabelsIndex(1));
+        }
+        return b.sharing(sharing(name)).updater(new Adam(0.01)).dataType(DataType.DOUBLE).seed(5).build();
+    }
+
+    private static MultiDataSet batch(RandomData d, int size) {
+        return RandomData.dataSet(d.gaussian(size, 4), new INDArray[]{d.oneHot(size, 3), d.gaussian(size, 1)}, null);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cross-stitch-2", "cross-stitch-3", "per-channel", "sluice"})
+    void aMinibatchOfAnotherSizeTrainsAsInAFreshNetwork(String name) throws IOException {
+        RandomData d = new RandomData(21, DataType.DOUBLE);
+        MultiTaskNetwork trained = network(name);
+        trained.fit(batch(d, 6));
+        trained.fit(batch(d, 6));
+        File file = new File(dir, name + ".mtl4j");
+        trained.save(file);
+        MultiTaskNetwork fresh = MultiTaskNetwork.load(file);
+        MultiDataSet small = batch(d, 4);
+        INDArray x = d.gaussian(5, 4);
+        Exact.assertSameOutputs(fresh.output(x), trained.output(x));
+        trained.fit(small);
+        fresh.fit(small);
+        Exact.assertSameValues(fresh.params(), trained.params());
+        Exact.assertSameOutputs(fresh.output(x), trained.output(x));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cross-stitch-2", "cross-stitch-3", "per-channel", "sluice"})
+    void inferenceActivationsOfTheUnitsAreNotOverwrittenByTheNextPass(String name) {
+        RandomData d = new RandomData(22, DataType.DOUBLE);
+        MultiTaskNetwork net = network(name);
+        net.fit(batch(d, 6));
+        String unit = name.equals("sluice") ? Sluice.unitName(1, 0) : CrossStitch.unitName(1, 0);
+        Map<String, INDArray> first = net.graph().feedForward(d.gaussian(6, 4), false);
+        INDArray kept = first.get(unit).dup();
+        net.graph().feedForward(d.gaussian(6, 4), false);
+        net.fit(batch(d, 6));
+        Exact.assertSameValues(kept, first.get(unit));
+    }
+
+    @Test
+    void theStageConfigurationRoundTripsThroughDl4jJsonWithItsFieldName() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        MixingStageVertex stage = new MixingStageVertex(3);
+        String json = mapper.writeValueAsString(stage);
+        assertTrue(json.contains("\"columns\" : 3") || json.contains("\"columns\":3"), json);
+        GraphVertex read = mapper.readValue(json, GraphVertex.class);
+        assertEquals(stage, read);
+        assertEquals("a mixing stage needs at least 1 column, got 0",
+                assertThrows(IllegalArgumentException.class, () -> new MixingStageVertex(0)).getMessage());
+    }
+}
