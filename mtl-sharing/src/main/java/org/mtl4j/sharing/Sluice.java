@@ -10,7 +10,7 @@ import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
-import org.mtl4j.sharing.graph.CrossStitchVertex;
+import org.mtl4j.sharing.graph.LayerStitchVertex;
 import org.mtl4j.sharing.graph.MixingStageVertex;
 import org.mtl4j.sharing.graph.SluiceUnit;
 import org.mtl4j.sharing.graph.SluiceVertex;
@@ -38,7 +38,7 @@ import java.util.Objects;
  * minibatch's activations (on the bench's 256-wide MLP at batch 128, lambda 0.01 gave a penalty of about
  * 78,000 against task losses of about 7); choose lambda for your data and batch size. Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by
  * default a learned weighted sum, {@code beta} initialised to 0.9 on the last stage and the rest split
- * evenly ({@code sluice_beta_<column>}, a learned weighted sum as in {@link CrossStitchVertex}); or a
+ * evenly ({@code sluice_beta_<column>}, a learned weighted sum, {@link LayerStitchVertex}); or a
  * plain sum, a concatenation, or the last stage alone. The weighted and plain sums need stages of equal
  * width.
  *
@@ -178,9 +178,7 @@ public final class Sluice implements SharingStrategy {
             for (int s = 0; s < b.length; s++) {
                 b[s] = s == b.length - 1 ? betaLast : (1 - betaLast) / (b.length - 1);
             }
-            graph.addVertex(name + "_stages", new MixingStageVertex(b.length), inputs);
-            graph.addVertex(name, new CrossStitchVertex(b.length - 1, b.length, 1, b, false, updater.clone()),
-                    name + "_stages");
+            graph.addVertex(name, new LayerStitchVertex(b, updater.clone()), inputs);
         }
         return name;
     }
@@ -288,7 +286,7 @@ public final class Sluice implements SharingStrategy {
         List<double[]> out = new ArrayList<>();
         for (int column = 0; column < network.tasks().size(); column++) {
             GraphVertex v = graph.getVertex(betaName(column));
-            INDArray b = v == null ? null : v.paramTable(false).get(CrossStitchVertex.ALPHA);
+            INDArray b = v == null ? null : v.paramTable(false).get(LayerStitchVertex.BETA);
             out.add(b == null ? new double[0] : b.dup().reshape(b.length()).toDoubleVector());
         }
         return out;

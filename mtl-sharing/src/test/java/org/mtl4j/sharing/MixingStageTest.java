@@ -12,6 +12,7 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
+import org.mtl4j.sharing.graph.LayerStitchVertex;
 import org.mtl4j.sharing.graph.MixingStageVertex;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -94,6 +95,19 @@ class MixingStageTest {
         net.graph().feedForward(d.gaussian(6, 4), false);
         net.fit(batch(d, 6));
         Exact.assertSameValues(kept, first.get(unit));
+    }
+
+    @Test
+    void layerStitchingRoundTripsThroughDl4jJsonWithItsFieldNames() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        LayerStitchVertex stitch = new LayerStitchVertex(new double[]{0.05, 0.05, 0.9}, new Adam(0.2));
+        String json = mapper.writeValueAsString(stitch);
+        for (String field : new String[]{"\"init\"", "\"updater\""}) {
+            assertTrue(json.contains(field), field + " in " + json);
+        }
+        assertEquals(stitch, mapper.readValue(json, GraphVertex.class));
+        assertEquals("layer stitching needs at least one initial weight, got 0", assertThrows(
+                IllegalArgumentException.class, () -> new LayerStitchVertex(new double[0], new Adam(0.1))).getMessage());
     }
 
     @Test

@@ -141,7 +141,9 @@ final class MixingStage extends BaseGraphVertex {
             direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
             stacked = direct ? null : layout.stacked((long) t * k);
             mixed = layout.stacked((long) unitCount * k);
-            errors = layout.stacked((long) unitCount * k);
+            // with permuted subspaces the units copy their outputs out of the product during the forward pass,
+            // so the backward pass can reuse its memory for their errors
+            errors = direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k) : mixed;
             columnErrors = layout.stacked((long) t * k);
             token = Nd4j.create(inputs[0].dataType(), 1, unitCount);
             inputTargets = new StackLayout.Block[direct ? 0 : t];

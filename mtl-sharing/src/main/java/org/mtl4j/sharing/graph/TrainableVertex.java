@@ -18,15 +18,16 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Base of the configurations of mixing units: a vertex with learned parameters reading its stage's
- * {@link MixingStageVertex} and putting out the stage's type, and the vertex's DL4J {@link TrainingConfig},
- * so the network's updater trains the parameters with the updater given here (no regularisation, no
- * gradient normalisation).
+ * Base of the configurations of vertices with learned mixing weights: a vertex reading a fixed number of
+ * inputs of one type (a mixing unit reads its stage's {@link MixingStageVertex}) and putting out that type,
+ * and the vertex's DL4J {@link TrainingConfig}, so the network's updater trains the parameters with the
+ * updater given here (no regularisation, no gradient normalisation).
  */
 public abstract class TrainableVertex extends GraphVertex implements TrainingConfig {
 
     private final IUpdater updater;
     private final String what;
+    private final int inputs;
     private String name;
     private DataType dataType = DataType.FLOAT;
 
@@ -35,26 +36,40 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
      * @param what    what the vertex is, for error messages ("cross-stitch unit")
      */
     protected TrainableVertex(IUpdater updater, String what) {
+        this(updater, 1, what);
+    }
+
+    /**
+     * @param updater the updater of the vertex's parameters
+     * @param inputs  the number of inputs the vertex reads
+     * @param what    what the vertex is, for error messages ("layer stitching")
+     */
+    protected TrainableVertex(IUpdater updater, int inputs, String what) {
+        this.inputs = inputs;
         this.updater = Objects.requireNonNull(updater, "updater of " + what);
         this.what = what;
     }
 
     @Override
     public int minVertexInputs() {
-        return 1;
+        return inputs;
     }
 
     @Override
     public int maxVertexInputs() {
-        return 1;
+        return inputs;
     }
 
-    /** The stage's type (the stage declares the columns' type). */
+    /** The inputs' type, which must be the same for all (a mixing stage declares its columns' type). */
     @Override
     public InputType getOutputType(int layerIndex, InputType... vertexInputs) throws InvalidInputTypeException {
-        if (vertexInputs.length != 1) {
-            throw new InvalidInputTypeException(what + " reads its mixing stage only, got " + vertexInputs.length
-                    + " inputs: " + Arrays.toString(vertexInputs));
+        if (vertexInputs.length != inputs) {
+            throw new InvalidInputTypeException(what + " needs " + inputs + " inputs, got " + vertexInputs.length);
+        }
+        for (InputType t : vertexInputs) {
+            if (!t.equals(vertexInputs[0])) {
+                throw new InvalidInputTypeException(what + " inputs differ: " + Arrays.toString(vertexInputs));
+            }
         }
         return vertexInputs[0];
     }
