@@ -75,11 +75,7 @@ public final class LayerStitchVertex extends TrainableVertex {
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
         named(name);
-        if (initializeParams) {
-            for (int s = 0; s < init.length; s++) {
-                paramsView.putScalar(s, init[s]);
-            }
-        }
+        initialise(paramsView, init, initializeParams);
         return new LayerStitchUnit(graph, name, idx, networkDatatype, this, paramsView);
     }
 

@@ -352,6 +352,11 @@ final class MixingStage extends BaseGraphVertex {
     @Override
     public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
                                                            int minibatchSize) {
+        return firstMask(maskArrays, currentMaskState);
+    }
+
+    /** The first of a vertex's input masks that is set, passed through (the inputs share their examples). */
+    static Pair<INDArray, MaskState> firstMask(INDArray[] maskArrays, MaskState currentMaskState) {
         if (maskArrays != null) {
             for (INDArray mask : maskArrays) {
                 if (mask != null) {

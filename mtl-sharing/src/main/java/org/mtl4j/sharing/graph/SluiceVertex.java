@@ -129,11 +129,7 @@ public final class SluiceVertex extends TrainableVertex {
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
         named(name);
-        if (initializeParams) {
-            for (int i = 0; i < init.length; i++) {
-                paramsView.putScalar(i, init[i]);
-            }
-        }
+        initialise(paramsView, init, initializeParams);
         return new SluiceUnit(graph, name, idx, networkDatatype, this, paramsView);
     }
 

@@ -77,14 +77,7 @@ abstract class TrainableUnit extends BaseGraphVertex {
     @Override
     public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
                                                            int minibatchSize) {
-        if (maskArrays != null) {
-            for (INDArray m : maskArrays) {
-                if (m != null) {
-                    return new Pair<>(m, currentMaskState);
-                }
-            }
-        }
-        return new Pair<>(null, currentMaskState);
+        return MixingStage.firstMask(maskArrays, currentMaskState);
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
@@ -78,6 +79,15 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
+    }
+
+    /** Writes {@code init} into the flat parameter view at instantiation when DL4J asks for initial values. */
+    protected static void initialise(INDArray paramsView, double[] init, boolean initializeParams) {
+        if (initializeParams) {
+            for (int i = 0; i < init.length; i++) {
+                paramsView.putScalar(i, init[i]);
+            }
+        }
     }
 
     /** Records the vertex name given at instantiation (used in DL4J's updater bookkeeping). */
