@@ -85,6 +85,26 @@ class MixingStageTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"cross-stitch-2", "cross-stitch-3", "per-channel", "sluice"})
+    void inferenceOnALargerBatchBetweenStepsLeavesTrainingAsWithout(String name) {
+        RandomData d = new RandomData(23, DataType.DOUBLE);
+        MultiDataSet first = batch(d, 6);
+        MultiDataSet second = batch(d, 6);
+        INDArray large = d.gaussian(40, 4);
+        MultiTaskNetwork plain = network(name);
+        MultiTaskNetwork evaluated = network(name);
+        plain.fit(first);
+        plain.fit(second);
+        evaluated.fit(first);
+        Map<String, INDArray> before = evaluated.output(large);
+        evaluated.fit(second);
+        Exact.assertSameValues(plain.params(), evaluated.params());
+        Exact.assertSameOutputs(plain.output(large), evaluated.output(large));
+        assertTrue(before.get("c").sub(evaluated.output(large).get("c")).amaxNumber().doubleValue() > 0,
+                "the second step changed the outputs");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cross-stitch-2", "cross-stitch-3", "per-channel", "sluice"})
     void inferenceActivationsOfTheUnitsAreNotOverwrittenByTheNextPass(String name) {
         RandomData d = new RandomData(22, DataType.DOUBLE);
         MultiTaskNetwork net = network(name);

@@ -29,10 +29,11 @@ import java.util.Comparator;
  * ({@code E_u^T X}, dot products); the stage's backward returns the column errors {@code E A}. Per-channel
  * cross-stitch weights mix with broadcast products instead of the matrix products.
  *
- * <p>The stacked matrices live outside workspaces and are reused from step to step (made again when the
- * minibatch shape changes), with their views made once: a training step makes no view and allocates nothing
- * here but the token. A mixing unit's training output is a view of {@code Y}, valid until the next forward
- * pass; its inference output is a copy.
+ * <p>For training the stacked matrices live outside workspaces and are reused from step to step (made again
+ * when the minibatch shape changes), with their views made once: a training step makes no view and
+ * allocates nothing here. A mixing unit's training output is a view of {@code Y} (or an array of the
+ * stage's), valid until the next training forward pass. An inference pass stacks in its own activation
+ * workspace and leaves the training matrices as they are; its unit outputs are copies.
  *
  * <p>The token the stage puts out is {@code [1, U]}; each unit's error for it is one-hot at the unit's
  * position, so the sum the stage receives says which units took part in this backward pass (a per-task pass
@@ -65,6 +66,10 @@ final class MixingStage extends BaseGraphVertex {
     /** Whether the stage mixes its inputs directly with axpy operations instead of stacking them. */
     private boolean direct;
     private boolean trained;
+    /** Whether the fields hold the training matrices, kept from step to step (else an inference pass's). */
+    private boolean kept;
+    private Buffers trainingBuffers;
+    private int columnCount;
     /** The stage's output: a constant the units ignore (they read the stacked product). */
     private INDArray token;
     /** The inputs of the last forward pass: DL4J clears a vertex's inputs right after its forward pass in inference. */
@@ -125,55 +130,116 @@ final class MixingStage extends BaseGraphVertex {
     }
 
     /**
-     * (Re)makes the stacked matrices and their views for stage outputs like {@code inputs}. In direct mode (per
-     * channel, or a small scalar mix: at most {@value #DIRECT_MAX} weights, as the one-unit layer stitching of
-     * sluice networks) the inputs are not stacked: the mix is a few axpy operations on them, cheaper than a
-     * skinny matrix product.
+     * (Re)makes the stacked matrices and their views for stage outputs like {@code inputs}. For training they
+     * live outside workspaces and are kept for the next step of the same shape; for inference they are made
+     * in this pass's activation workspace and kept for nothing (a large inference batch leaves no large
+     * arrays behind), without the backward pass's errors. In direct mode (per channel, or a small scalar
+     * mix: at most {@value #DIRECT_MAX} weights) the inputs are not stacked: the mix is a few axpy operations
+     * on them, cheaper than a skinny matrix product.
      */
-    private void prepare(INDArray[] inputs, int unitCount) {
-        if (layout != null && layout.matches(inputs[0]) && columnErrorTargets.length == inputs.length) {
-            return;
+    private void prepare(INDArray[] inputs, int unitCount, boolean training, LayerWorkspaceMgr workspaceMgr) {
+        if (training) {
+            if (kept && layout.matches(inputs[0]) && columnCount == inputs.length) {
+                return;
+            }
+            if (trainingBuffers != null && trainingBuffers.layout().matches(inputs[0])
+                    && trainingBuffers.columnCount() == inputs.length) {
+                restore(trainingBuffers);
+            } else {
+                try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                    build(inputs, unitCount, null);
+                }
+                trainingBuffers = snapshot();
+            }
+        } else {
+            build(inputs, unitCount, workspaceMgr);
         }
+        kept = training;
+    }
+
+    /** The training matrices and views, kept while an inference pass uses the fields. */
+    private record Buffers(StackLayout layout, int columnCount, boolean direct, INDArray stacked, INDArray weights,
+                           INDArray mixed, INDArray errors, INDArray columnErrors, StackLayout.Block[] inputTargets,
+                           StackLayout.Block[] outputTargets, StackLayout.Block[] errorTargets,
+                           StackLayout.Block[] columnErrorTargets, INDArray[] stackedColumns, INDArray[] errorColumns,
+                           INDArray[] weightRows, double[][] weightValues) {
+    }
+
+    private Buffers snapshot() {
+        return new Buffers(layout, columnCount, direct, stacked, weights, mixed, errors, columnErrors, inputTargets,
+                outputTargets, errorTargets, columnErrorTargets, stackedColumns, errorColumns, weightRows, weightValues);
+    }
+
+    private void restore(Buffers b) {
+        layout = b.layout();
+        columnCount = b.columnCount();
+        direct = b.direct();
+        stacked = b.stacked();
+        weights = b.weights();
+        mixed = b.mixed();
+        errors = b.errors();
+        columnErrors = b.columnErrors();
+        inputTargets = b.inputTargets();
+        outputTargets = b.outputTargets();
+        errorTargets = b.errorTargets();
+        columnErrorTargets = b.columnErrorTargets();
+        stackedColumns = b.stackedColumns();
+        errorColumns = b.errorColumns();
+        weightRows = b.weightRows();
+        weightValues = b.weightValues();
+    }
+
+    /** Makes the stacked matrices ({@code workspaceMgr} null: outside workspaces, with the errors). */
+    private void build(INDArray[] inputs, int unitCount, LayerWorkspaceMgr workspaceMgr) {
         int k = subspaces;
         int t = inputs.length;
-        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            layout = StackLayout.of(inputs[0], k);
-            direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
-            stacked = direct ? null : layout.stacked((long) t * k);
-            mixed = layout.stacked((long) unitCount * k);
-            // with permuted subspaces the units copy their outputs out of the product during the forward pass,
-            // so the backward pass can reuse its memory for their errors
-            errors = direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k) : mixed;
-            columnErrors = layout.stacked((long) t * k);
-            token = Nd4j.create(inputs[0].dataType(), 1, unitCount);
-            inputTargets = new StackLayout.Block[direct ? 0 : t];
-            columnErrorTargets = new StackLayout.Block[t];
-            for (int j = 0; j < t; j++) {
-                if (!direct) {
-                    inputTargets[j] = layout.block(stacked, (long) j * k);
-                }
+        boolean training = workspaceMgr == null;
+        layout = StackLayout.of(inputs[0], k);
+        columnCount = t;
+        direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
+        stacked = direct ? null : layout.stacked((long) t * k, workspaceMgr);
+        mixed = layout.stacked((long) unitCount * k, workspaceMgr);
+        // with permuted subspaces the units copy their outputs out of the product during the forward pass,
+        // so the backward pass can reuse its memory for their errors
+        errors = !training ? null : direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k, null) : mixed;
+        columnErrors = training ? layout.stacked((long) t * k, null) : null;
+        inputTargets = new StackLayout.Block[direct ? 0 : t];
+        columnErrorTargets = new StackLayout.Block[training ? t : 0];
+        for (int j = 0; j < t; j++) {
+            if (!direct) {
+                inputTargets[j] = layout.block(stacked, (long) j * k);
+            }
+            if (training) {
                 columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
             }
-            outputTargets = new StackLayout.Block[unitCount];
-            errorTargets = new StackLayout.Block[unitCount];
-            for (int p = 0; p < unitCount; p++) {
-                outputTargets[p] = layout.block(mixed, (long) p * k);
+        }
+        outputTargets = new StackLayout.Block[unitCount];
+        errorTargets = new StackLayout.Block[training ? unitCount : 0];
+        for (int p = 0; p < unitCount; p++) {
+            outputTargets[p] = layout.block(mixed, (long) p * k);
+            if (training) {
                 errorTargets[p] = layout.block(errors, (long) p * k);
             }
-            stackedColumns = new INDArray[direct ? 0 : t * k];
-            for (int c = 0; c < stackedColumns.length; c++) {
-                stackedColumns[c] = layout.column(stacked, c);
+        }
+        stackedColumns = new INDArray[direct || !training ? 0 : t * k];
+        for (int c = 0; c < stackedColumns.length; c++) {
+            stackedColumns[c] = layout.column(stacked, c);
+        }
+        errorColumns = new INDArray[direct || !training ? 0 : unitCount * k];
+        for (int c = 0; c < errorColumns.length; c++) {
+            errorColumns[c] = layout.column(errors, c);
+        }
+        weights = perChannel ? null : training ? Nd4j.create(inputs[0].dataType(), (long) unitCount * k, (long) t * k)
+                : workspaceMgr.create(ArrayType.ACTIVATIONS, inputs[0].dataType(), (long) unitCount * k, (long) t * k);
+        weightRows = new INDArray[perChannel ? 0 : unitCount];
+        for (int p = 0; p < weightRows.length; p++) {
+            weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
+        }
+        weightValues = new double[perChannel ? 0 : unitCount][];
+        if (token == null || token.dataType() != inputs[0].dataType()) {
+            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                token = Nd4j.create(inputs[0].dataType(), 1, unitCount);
             }
-            errorColumns = new INDArray[direct ? 0 : unitCount * k];
-            for (int c = 0; c < errorColumns.length; c++) {
-                errorColumns[c] = layout.column(errors, c);
-            }
-            weights = perChannel ? null : Nd4j.create(inputs[0].dataType(), (long) unitCount * k, (long) t * k);
-            weightRows = new INDArray[perChannel ? 0 : unitCount];
-            for (int p = 0; p < weightRows.length; p++) {
-                weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
-            }
-            weightValues = new double[perChannel ? 0 : unitCount][];
         }
     }
 
@@ -194,7 +260,7 @@ final class MixingStage extends BaseGraphVertex {
                         + Arrays.toString(inputs[0].shape()) + " and " + Arrays.toString(x.shape()));
             }
         }
-        prepare(inputs, all.length);
+        prepare(inputs, all.length, training, workspaceMgr);
         columnOutputs = inputs.clone();
         if (perChannel) {
             for (int p = 0; p < all.length; p++) {
@@ -263,14 +329,18 @@ final class MixingStage extends BaseGraphVertex {
 
     /**
      * Unit {@code p}'s output of the last forward pass: in training an array of the stage's, valid until the
-     * next forward pass; in inference a copy in the unit's activation workspace.
+     * next forward pass; in inference a copy in the unit's activation workspace (the stacked product is in the
+     * stage's, which DL4J closes once the units have read it).
      */
     INDArray output(int p, boolean training, LayerWorkspaceMgr workspaceMgr) {
         if (mixed == null) {
             throw new IllegalStateException("mixing stage " + vertexName + ": no forward pass to read");
         }
-        INDArray out = outputTargets[p].read();
-        return training ? out : workspaceMgr.dup(ArrayType.ACTIVATIONS, out);
+        if (training) {
+            return outputTargets[p].read();
+        }
+        return outputTargets[p].readInto(workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, mixed.dataType(),
+                layout.shape(), 'c'));
     }
 
     /** Takes unit {@code p}'s error: copied into its columns of the stacked errors. */

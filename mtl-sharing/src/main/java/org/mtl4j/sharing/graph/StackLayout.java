@@ -1,5 +1,7 @@
 package org.mtl4j.sharing.graph;
 
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -88,9 +90,14 @@ final class StackLayout {
         return blocks;
     }
 
-    /** A new 'f'-ordered stacked matrix of {@code columns} columns, outside any workspace. */
-    INDArray stacked(long columns) {
-        return Nd4j.create(dataType, new long[]{m, columns}, 'f');
+    /**
+     * A new 'f'-ordered stacked matrix of {@code columns} columns: in the activation workspace of
+     * {@code workspaces}, or, when it is null, wherever the caller's scope puts it.
+     */
+    INDArray stacked(long columns, LayerWorkspaceMgr workspaces) {
+        long[] s = {m, columns};
+        return workspaces == null ? Nd4j.create(dataType, s, 'f')
+                : workspaces.createUninitialized(ArrayType.ACTIVATIONS, dataType, s, 'f');
     }
 
     /** A 'c'-ordered stage-output shaped array as {@code [K, B, rest]}: subspace first (a view). */
@@ -165,6 +172,16 @@ final class StackLayout {
             }
             stagingPermuted.assign(target);
             return staging;
+        }
+
+        /** Copies the block into {@code out}, a new 'c'-ordered array of the stage outputs' shape. */
+        INDArray readInto(INDArray out) {
+            if (blocks) {
+                out.assign(target);
+            } else {
+                permuted(out).assign(target);
+            }
+            return out;
         }
 
         /** Sets the block to zero. */
