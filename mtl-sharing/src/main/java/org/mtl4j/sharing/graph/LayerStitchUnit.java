@@ -6,8 +6,8 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
@@ -55,15 +55,17 @@ final class LayerStitchUnit extends TrainableUnit {
         return new Pair<>(gradient(), inputErrors);
     }
 
-    /** {@code sum(a (.) b)}: one BLAS call over the buffers when both are dense in the same order. */
-    private static double dot(INDArray a, INDArray b) {
+    /**
+     * {@code sum(a (.) b)}: one BLAS call over the buffers when both are dense in the same order, else ND4J's
+     * strided dot-product reduction (no temporary array: its error and input come in different orders when the
+     * head's backward pass transposes).
+     */
+    static double dot(INDArray a, INDArray b) {
         if (a.ordering() == b.ordering() && a.dataType() == b.dataType() && Shape.hasDefaultStridesForShape(a)
                 && Shape.hasDefaultStridesForShape(b)) {
             return Nd4j.getBlasWrapper().dot(a, b);
         }
-        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            return a.mul(b).sumNumber().doubleValue();
-        }
+        return Nd4j.getExecutioner().exec(new Dot(a, b)).getDouble(0);
     }
 
     @Override

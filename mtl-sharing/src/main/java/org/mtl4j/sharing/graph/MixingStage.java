@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -309,12 +308,7 @@ final class MixingStage extends BaseGraphVertex {
         if (!direct) {
             return Nd4j.getBlasWrapper().dot(errorColumns[p * subspaces + r], stackedColumns[c]);
         }
-        INDArray e = errorTargets[p].read();
-        INDArray x = columnOutputs[c];
-        if (x.ordering() == e.ordering() && Shape.hasDefaultStridesForShape(x)) {
-            return Nd4j.getBlasWrapper().dot(e, x);
-        }
-        return e.mul(x).sumNumber().doubleValue();
+        return LayerStitchUnit.dot(errorTargets[p].read(), columnOutputs[c]);
     }
 
     /** The last forward pass's input from column {@code j} (the columns' stage outputs, in order). */
