@@ -70,16 +70,6 @@ final class StackLayout {
         return other.order == order && other.blocks == blocks;
     }
 
-    /** Whether {@code x} has the shape of this layout's stage outputs. */
-    boolean fits(INDArray x) {
-        return Arrays.equals(shape, x.shape());
-    }
-
-    /** M, the length of one stacked column. */
-    long columnLength() {
-        return m;
-    }
-
     /** The stage outputs' shape. */
     long[] shape() {
         return shape.clone();
