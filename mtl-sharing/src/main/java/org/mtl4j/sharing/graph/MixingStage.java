@@ -29,8 +29,8 @@ import java.util.Comparator;
  * cross-stitch weights mix with broadcast products instead of the matrix products.
  *
  * <p>For training the stacked matrices live outside workspaces and are reused from step to step (made again
- * when the minibatch shape changes), with their views made once: a training step makes no view and
- * allocates nothing here. A mixing unit's training output is a view of {@code Y} (or an array of the
+ * when the minibatch shape changes), with their views made once: a training step makes no view and (per-channel
+ * weights aside) allocates nothing here. A mixing unit's training output is a view of {@code Y} (or an array of the
  * stage's), valid until the next training forward pass. An inference pass stacks in its own activation
  * workspace and leaves the training matrices as they are; its unit outputs are copies.
  *
