@@ -1,7 +1,9 @@
 package org.mtl4j.sharing;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,9 +22,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.ArrayNode;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 import java.io.File;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -115,6 +120,24 @@ class MixingStageTest {
         net.graph().feedForward(d.gaussian(6, 4), false);
         net.fit(batch(d, 6));
         Exact.assertSameValues(kept, first.get(unit));
+    }
+
+    @Test
+    void aGraphWhoseUnitsReadTheColumnsAsInModelsSavedBeforeMixingStagesFailsAtInitialisation() throws IOException {
+        // the configuration an older mtl4j saved: stage 0's units read the two column outputs themselves
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        ObjectNode json = (ObjectNode) mapper.readTree(network("cross-stitch-2").graph().getConfiguration().toJson());
+        ((ObjectNode) json.get("vertices")).remove(CrossStitch.stageName(0));
+        json.remove(List.of("topologicalOrder", "topologicalOrderStr"));
+        ObjectNode inputs = (ObjectNode) json.get("vertexInputs");
+        ArrayNode columns = (ArrayNode) inputs.remove(CrossStitch.stageName(0));
+        for (int c = 0; c < 2; c++) {
+            inputs.set(CrossStitch.unitName(0, c), columns);
+        }
+        ComputationGraph old = new ComputationGraph(ComputationGraphConfiguration.fromJson(mapper.writeValueAsString(json)));
+        assertEquals("cross-stitch unit stitch_0_0 must read one mixing stage, but reads [col0_0_0, col1_0_0]: this graph"
+                        + " comes from a model saved by an mtl4j without mixing stages (before 2026-11-30); build and train"
+                        + " the network again", assertThrows(IllegalStateException.class, old::init).getMessage());
     }
 
     @Test

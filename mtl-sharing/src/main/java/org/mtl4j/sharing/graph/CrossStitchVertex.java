@@ -119,6 +119,7 @@ public final class CrossStitchVertex extends TrainableVertex {
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
         named(name);
+        requireStage(graph, name);
         INDArray alpha = paramsView.reshape('c', columns, channels);
         if (initializeParams) {
             for (int j = 0; j < columns; j++) {

@@ -129,6 +129,7 @@ public final class SluiceVertex extends TrainableVertex {
                                                                       INDArray paramsView, boolean initializeParams,
                                                                       DataType networkDatatype) {
         named(name);
+        requireStage(graph, name);
         initialise(paramsView, init, initializeParams);
         return new SluiceUnit(graph, name, idx, networkDatatype, this, paramsView);
     }

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -87,6 +88,21 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
             for (int i = 0; i < init.length; i++) {
                 paramsView.putScalar(i, init[i]);
             }
+        }
+    }
+
+    /**
+     * Fails unless the vertex {@code name} of {@code graph} reads exactly its stage's {@link MixingStageVertex}:
+     * models saved before mixing stages existed had their units read the columns directly.
+     */
+    protected void requireStage(ComputationGraph graph, String name) {
+        List<String> in = graph.getConfiguration().getVertexInputs().get(name);
+        boolean stage = in != null && in.size() == 1
+                && graph.getConfiguration().getVertices().get(in.get(0)) instanceof MixingStageVertex;
+        if (!stage) {
+            throw new IllegalStateException(what + " " + name + " must read one mixing stage, but reads " + in
+                    + ": this graph comes from a model saved by an mtl4j without mixing stages (before 2026-11-30);"
+                    + " build and train the network again");
         }
     }
 
