@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * broadcast products here: {@code dL/dx_j += alpha_j (.) eps}, {@code dL/dalpha_j = sum(eps (.) x_j)} summed
  * over every dimension but the channel one.
  */
-final class CrossStitchUnit extends MixingUnit {
+final class CrossStitchUnit extends MixingUnit implements PerChannelMixing {
 
     private final CrossStitchVertex config;
     private final boolean perChannel;
@@ -43,7 +43,7 @@ final class CrossStitchUnit extends MixingUnit {
     }
 
     @Override
-    void mixPerChannel(INDArray[] xs, INDArray out) {
+    public void mixPerChannel(INDArray[] xs, INDArray out) {
         out.assign(0);
         for (int j = 0; j < xs.length; j++) {
             out.addi(scaled(xs[j], j));
@@ -51,14 +51,14 @@ final class CrossStitchUnit extends MixingUnit {
     }
 
     @Override
-    void unmixPerChannel(INDArray error, INDArray[] columnErrors) {
+    public void unmixPerChannel(INDArray error, INDArray[] columnErrors) {
         for (int j = 0; j < columnErrors.length; j++) {
             columnErrors[j].addi(scaled(error, j));
         }
     }
 
     @Override
-    void perChannelGradient(INDArray error, INDArray[] xs) {
+    public void perChannelGradient(INDArray error, INDArray[] xs) {
         for (int j = 0; j < xs.length; j++) {
             INDArray row = paramGradient().getRow(j);
             INDArray product = error.mul(xs[j]);

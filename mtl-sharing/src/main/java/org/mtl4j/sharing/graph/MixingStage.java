@@ -108,7 +108,8 @@ final class MixingStage extends BaseGraphVertex {
             subspaces = found[0].subspaces();
             perChannel = found[0].perChannel();
             for (MixingUnit u : found) {
-                if (u.subspaces() != subspaces || u.perChannel() != perChannel) {
+                if (u.subspaces() != subspaces || u.perChannel() != perChannel
+                        || perChannel && !(u instanceof PerChannelMixing)) {
                     throw new IllegalStateException("the units of mixing stage " + vertexName + " differ in kind");
                 }
             }
@@ -264,10 +265,10 @@ final class MixingStage extends BaseGraphVertex {
         if (perChannel) {
             for (int p = 0; p < all.length; p++) {
                 if (layout.viewsBlocks()) {
-                    all[p].mixPerChannel(inputs, outputTargets[p].read());
+                    ((PerChannelMixing) all[p]).mixPerChannel(inputs, outputTargets[p].read());
                 } else {
                     INDArray out = Nd4j.createUninitialized(inputs[0].dataType(), inputs[0].shape());
-                    all[p].mixPerChannel(inputs, out);
+                    ((PerChannelMixing) all[p]).mixPerChannel(inputs, out);
                     outputTargets[p].write(out);
                 }
             }
@@ -376,7 +377,7 @@ final class MixingStage extends BaseGraphVertex {
             }
             for (int p = 0; p < all.length; p++) {
                 if (took[p]) {
-                    all[p].unmixPerChannel(shapedError(p), inputErrors);
+                    ((PerChannelMixing) all[p]).unmixPerChannel(shapedError(p), inputErrors);
                 }
             }
         } else if (direct) {

@@ -42,7 +42,10 @@ abstract class MixingUnit extends TrainableUnit {
         return subspaces;
     }
 
-    /** Whether the weights are per channel (mixed with broadcast products, not the stage's matrix product). */
+    /**
+     * Whether the weights are per channel, mixed with broadcast products instead of the stage's matrix product
+     * (then the unit is a {@link PerChannelMixing}).
+     */
     boolean perChannel() {
         return false;
     }
@@ -52,21 +55,6 @@ abstract class MixingUnit extends TrainableUnit {
 
     /** The weights as a {@code [K, T K]} block (not used when per channel). */
     abstract INDArray weightBlock();
-
-    /** Writes {@code sum_j alpha_j (.) x_j} into {@code out} (per-channel units only). */
-    void mixPerChannel(INDArray[] xs, INDArray out) {
-        throw new UnsupportedOperationException(vertexName + " has no per-channel weights");
-    }
-
-    /** Adds {@code alpha_j (.) error} to each column's error (per-channel units only). */
-    void unmixPerChannel(INDArray error, INDArray[] columnErrors) {
-        throw new UnsupportedOperationException(vertexName + " has no per-channel weights");
-    }
-
-    /** Writes the per-channel weights' gradient for {@code error} (per-channel units only). */
-    void perChannelGradient(INDArray error, INDArray[] xs) {
-        throw new UnsupportedOperationException(vertexName + " has no per-channel weights");
-    }
 
     /**
      * Called by the stage in its forward pass with the column outputs, which are only valid then (default:
@@ -122,7 +110,7 @@ abstract class MixingUnit extends TrainableUnit {
             for (int j = 0; j < xs.length; j++) {
                 xs[j] = s.input(j);
             }
-            perChannelGradient(s.shapedError(p), xs);
+            ((PerChannelMixing) this).perChannelGradient(s.shapedError(p), xs);
         } else {
             // dL/dA[r, c] = <E_p[r], X[c]>, written by linear index into the 'c'-ordered [K, T K] gradient
             INDArray gradient = paramGradient();
