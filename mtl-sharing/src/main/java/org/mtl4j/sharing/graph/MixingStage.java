@@ -12,7 +12,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -47,28 +46,10 @@ final class MixingStage extends BaseGraphVertex {
     private int subspaces;
     private boolean perChannel;
 
-    private StackLayout layout;
-    private INDArray stacked;
-    private INDArray weights;
-    private INDArray mixed;
-    private INDArray errors;
-    private INDArray columnErrors;
-    private StackLayout.Block[] inputTargets;
-    private StackLayout.Block[] outputTargets;
-    private StackLayout.Block[] errorTargets;
-    private StackLayout.Block[] columnErrorTargets;
-    private INDArray[] stackedColumns;
-    private INDArray[] errorColumns;
-    private INDArray[] weightRows;
-    /** The units' weights of the last forward pass in direct mode. */
-    private double[][] weightValues;
-    /** Whether the stage mixes its inputs directly with axpy operations instead of stacking them. */
-    private boolean direct;
-    private boolean trained;
-    /** Whether the fields hold the training matrices, kept from step to step (else an inference pass's). */
-    private boolean kept;
+    /** The stacked matrices of the last forward pass: the training ones, or an inference pass's own. */
+    private Buffers pass;
+    /** The training matrices and views, kept from step to step while the minibatch shape stays. */
     private Buffers trainingBuffers;
-    private int columnCount;
     /** The stage's output: a constant the units ignore (they read the stacked product). */
     private INDArray token;
     /** The inputs of the last forward pass: DL4J clears a vertex's inputs right after its forward pass in inference. */
@@ -130,116 +111,96 @@ final class MixingStage extends BaseGraphVertex {
     }
 
     /**
-     * (Re)makes the stacked matrices and their views for stage outputs like {@code inputs}. For training they
-     * live outside workspaces and are kept for the next step of the same shape; for inference they are made
-     * in this pass's activation workspace and kept for nothing (a large inference batch leaves no large
-     * arrays behind), without the backward pass's errors. In direct mode (per channel, or a small scalar
-     * mix: at most {@value #DIRECT_MAX} weights) the inputs are not stacked: the mix is a few axpy operations
-     * on them, cheaper than a skinny matrix product.
+     * Sets {@link #pass} for stage outputs of {@code layout}: for training, the kept matrices (made again when
+     * the layout changes), outside workspaces; for inference, new ones in this pass's activation workspace,
+     * kept for nothing (a large inference batch leaves no large arrays behind) and without errors.
      */
-    private void prepare(INDArray[] inputs, int unitCount, boolean training, LayerWorkspaceMgr workspaceMgr) {
-        if (training) {
-            if (kept && layout.matches(inputs[0]) && columnCount == inputs.length) {
-                return;
-            }
-            if (trainingBuffers != null && trainingBuffers.layout().matches(inputs[0])
-                    && trainingBuffers.columnCount() == inputs.length) {
-                restore(trainingBuffers);
-            } else {
-                try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                    build(inputs, unitCount, null);
-                }
-                trainingBuffers = snapshot();
-            }
-        } else {
-            build(inputs, unitCount, workspaceMgr);
+    private void prepare(StackLayout layout, int columns, int unitCount, boolean training,
+                         LayerWorkspaceMgr workspaceMgr) {
+        if (!training) {
+            pass = new Buffers(layout, columns, unitCount, perChannel, workspaceMgr);
+            return;
         }
-        kept = training;
-    }
-
-    /** The training matrices and views, kept while an inference pass uses the fields. */
-    private record Buffers(StackLayout layout, int columnCount, boolean direct, INDArray stacked, INDArray weights,
-                           INDArray mixed, INDArray errors, INDArray columnErrors, StackLayout.Block[] inputTargets,
-                           StackLayout.Block[] outputTargets, StackLayout.Block[] errorTargets,
-                           StackLayout.Block[] columnErrorTargets, INDArray[] stackedColumns, INDArray[] errorColumns,
-                           INDArray[] weightRows, double[][] weightValues) {
-    }
-
-    private Buffers snapshot() {
-        return new Buffers(layout, columnCount, direct, stacked, weights, mixed, errors, columnErrors, inputTargets,
-                outputTargets, errorTargets, columnErrorTargets, stackedColumns, errorColumns, weightRows, weightValues);
-    }
-
-    private void restore(Buffers b) {
-        layout = b.layout();
-        columnCount = b.columnCount();
-        direct = b.direct();
-        stacked = b.stacked();
-        weights = b.weights();
-        mixed = b.mixed();
-        errors = b.errors();
-        columnErrors = b.columnErrors();
-        inputTargets = b.inputTargets();
-        outputTargets = b.outputTargets();
-        errorTargets = b.errorTargets();
-        columnErrorTargets = b.columnErrorTargets();
-        stackedColumns = b.stackedColumns();
-        errorColumns = b.errorColumns();
-        weightRows = b.weightRows();
-        weightValues = b.weightValues();
-    }
-
-    /** Makes the stacked matrices ({@code workspaceMgr} null: outside workspaces, with the errors). */
-    private void build(INDArray[] inputs, int unitCount, LayerWorkspaceMgr workspaceMgr) {
-        int k = subspaces;
-        int t = inputs.length;
-        boolean training = workspaceMgr == null;
-        layout = StackLayout.of(inputs[0], k);
-        columnCount = t;
-        direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
-        stacked = direct ? null : layout.stacked((long) t * k, workspaceMgr);
-        mixed = layout.stacked((long) unitCount * k, workspaceMgr);
-        // with permuted subspaces the units copy their outputs out of the product during the forward pass,
-        // so the backward pass can reuse its memory for their errors
-        errors = !training ? null : direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k, null) : mixed;
-        columnErrors = training ? layout.stacked((long) t * k, null) : null;
-        inputTargets = new StackLayout.Block[direct ? 0 : t];
-        columnErrorTargets = new StackLayout.Block[training ? t : 0];
-        for (int j = 0; j < t; j++) {
-            if (!direct) {
-                inputTargets[j] = layout.block(stacked, (long) j * k);
-            }
-            if (training) {
-                columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
-            }
-        }
-        outputTargets = new StackLayout.Block[unitCount];
-        errorTargets = new StackLayout.Block[training ? unitCount : 0];
-        for (int p = 0; p < unitCount; p++) {
-            outputTargets[p] = layout.block(mixed, (long) p * k);
-            if (training) {
-                errorTargets[p] = layout.block(errors, (long) p * k);
-            }
-        }
-        stackedColumns = new INDArray[direct || !training ? 0 : t * k];
-        for (int c = 0; c < stackedColumns.length; c++) {
-            stackedColumns[c] = layout.column(stacked, c);
-        }
-        errorColumns = new INDArray[direct || !training ? 0 : unitCount * k];
-        for (int c = 0; c < errorColumns.length; c++) {
-            errorColumns[c] = layout.column(errors, c);
-        }
-        weights = perChannel ? null : training ? Nd4j.create(inputs[0].dataType(), (long) unitCount * k, (long) t * k)
-                : workspaceMgr.create(ArrayType.ACTIVATIONS, inputs[0].dataType(), (long) unitCount * k, (long) t * k);
-        weightRows = new INDArray[perChannel ? 0 : unitCount];
-        for (int p = 0; p < weightRows.length; p++) {
-            weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
-        }
-        weightValues = new double[perChannel ? 0 : unitCount][];
-        if (token == null || token.dataType() != inputs[0].dataType()) {
+        if (trainingBuffers == null || !trainingBuffers.layout.sameAs(layout) || trainingBuffers.columns != columns) {
             try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                token = Nd4j.create(inputs[0].dataType(), 1, unitCount);
+                trainingBuffers = new Buffers(layout, columns, unitCount, perChannel, null);
             }
+        }
+        pass = trainingBuffers;
+    }
+
+    /**
+     * The stacked matrices of one layout and their views, made once. In direct mode (per channel, or a small
+     * scalar mix: at most {@value #DIRECT_MAX} weights) the inputs are not stacked: the mix is a few axpy
+     * operations on them, cheaper than a skinny matrix product.
+     */
+    private static final class Buffers {
+
+        final StackLayout layout;
+        final int columns;
+        final boolean direct;
+        final INDArray stacked;
+        final INDArray weights;
+        final INDArray mixed;
+        final INDArray errors;
+        final INDArray columnErrors;
+        final StackLayout.Block[] inputTargets;
+        final StackLayout.Block[] outputTargets;
+        final StackLayout.Block[] errorTargets;
+        final StackLayout.Block[] columnErrorTargets;
+        final INDArray[] stackedColumns;
+        final INDArray[] errorColumns;
+        final INDArray[] weightRows;
+        /** The units' weights of the last forward pass in direct mode. */
+        final double[][] weightValues;
+
+        /** {@code workspaceMgr} null: training matrices, in the caller's scope, with the errors. */
+        Buffers(StackLayout layout, int t, int unitCount, boolean perChannel, LayerWorkspaceMgr workspaceMgr) {
+            int k = layout.subspaces();
+            boolean training = workspaceMgr == null;
+            this.layout = layout;
+            this.columns = t;
+            direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
+            stacked = direct ? null : layout.stacked((long) t * k, workspaceMgr);
+            mixed = layout.stacked((long) unitCount * k, workspaceMgr);
+            // with permuted subspaces the units copy their outputs out of the product during the forward pass,
+            // so the backward pass can reuse its memory for their errors
+            errors = !training ? null : direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k, null) : mixed;
+            columnErrors = training ? layout.stacked((long) t * k, null) : null;
+            inputTargets = new StackLayout.Block[direct ? 0 : t];
+            columnErrorTargets = new StackLayout.Block[training ? t : 0];
+            for (int j = 0; j < t; j++) {
+                if (!direct) {
+                    inputTargets[j] = layout.block(stacked, (long) j * k);
+                }
+                if (training) {
+                    columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
+                }
+            }
+            outputTargets = new StackLayout.Block[unitCount];
+            errorTargets = new StackLayout.Block[training ? unitCount : 0];
+            for (int p = 0; p < unitCount; p++) {
+                outputTargets[p] = layout.block(mixed, (long) p * k);
+                if (training) {
+                    errorTargets[p] = layout.block(errors, (long) p * k);
+                }
+            }
+            stackedColumns = new INDArray[direct || !training ? 0 : t * k];
+            for (int c = 0; c < stackedColumns.length; c++) {
+                stackedColumns[c] = layout.column(stacked, c);
+            }
+            errorColumns = new INDArray[direct || !training ? 0 : unitCount * k];
+            for (int c = 0; c < errorColumns.length; c++) {
+                errorColumns[c] = layout.column(errors, c);
+            }
+            DataType type = mixed.dataType();
+            weights = perChannel ? null : training ? Nd4j.create(type, (long) unitCount * k, (long) t * k)
+                    : workspaceMgr.create(ArrayType.ACTIVATIONS, type, (long) unitCount * k, (long) t * k);
+            weightRows = new INDArray[perChannel ? 0 : unitCount];
+            for (int p = 0; p < weightRows.length; p++) {
+                weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
+            }
+            weightValues = new double[perChannel ? 0 : unitCount][];
         }
     }
 
@@ -249,8 +210,9 @@ final class MixingStage extends BaseGraphVertex {
             throw new IllegalStateException("mixing stage " + vertexName + ": inputs not set");
         }
         MixingUnit[] all = units();
+        StackLayout layout;
         try {
-            StackLayout.of(inputs[0], subspaces);
+            layout = StackLayout.of(inputs[0], subspaces);
         } catch (IllegalStateException e) {
             throw new IllegalStateException("mixing stage " + vertexName + ": " + e.getMessage(), e);
         }
@@ -260,45 +222,42 @@ final class MixingStage extends BaseGraphVertex {
                         + Arrays.toString(inputs[0].shape()) + " and " + Arrays.toString(x.shape()));
             }
         }
-        prepare(inputs, all.length, training, workspaceMgr);
+        prepare(layout, inputs.length, all.length, training, workspaceMgr);
+        Buffers b = pass;
         columnOutputs = inputs.clone();
         if (perChannel) {
             for (int p = 0; p < all.length; p++) {
                 if (layout.viewsBlocks()) {
-                    ((PerChannelMixing) all[p]).mixPerChannel(inputs, outputTargets[p].read());
+                    ((PerChannelMixing) all[p]).mixPerChannel(inputs, b.outputTargets[p].read());
                 } else {
                     INDArray out = Nd4j.createUninitialized(inputs[0].dataType(), inputs[0].shape());
                     ((PerChannelMixing) all[p]).mixPerChannel(inputs, out);
-                    outputTargets[p].write(out);
+                    b.outputTargets[p].write(out);
                 }
             }
-        } else if (direct) {
+        } else if (b.direct) {
             for (int p = 0; p < all.length; p++) {
-                weightValues[p] = all[p].weightBlock().toDoubleVector();
-                combine(inputs, weightValues[p], outputTargets[p].read());
+                b.weightValues[p] = all[p].weightBlock().toDoubleVector();
+                Mix.combine(inputs, b.weightValues[p], b.outputTargets[p].read());
             }
         } else {
             for (int j = 0; j < inputs.length; j++) {
-                inputTargets[j].write(inputs[j]);
+                b.inputTargets[j].write(inputs[j]);
             }
             for (int p = 0; p < all.length; p++) {
-                weightRows[p].assign(all[p].weightBlock());
+                b.weightRows[p].assign(all[p].weightBlock());
             }
-            Nd4j.gemm(stacked, weights, mixed, false, true, 1.0, 0.0);
+            Nd4j.gemm(b.stacked, b.weights, b.mixed, false, true, 1.0, 0.0);
         }
         for (MixingUnit unit : all) {
             unit.stageForward(inputs);
         }
-        trained = training;
-        return token;
-    }
-
-    /** {@code out = sum_i w[i] xs[i]}, one scaling and one axpy per further term (no temporary). */
-    private static void combine(INDArray[] xs, double[] w, INDArray out) {
-        xs[0].mul(w[0], out);
-        for (int i = 1; i < xs.length; i++) {
-            Nd4j.exec(new Axpy(xs[i], out, out, w[i]));
+        if (token == null || token.dataType() != inputs[0].dataType()) {
+            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                token = Nd4j.create(inputs[0].dataType(), 1, all.length);
+            }
         }
+        return token;
     }
 
     /**
@@ -306,10 +265,11 @@ final class MixingStage extends BaseGraphVertex {
      * {@code c} of the inputs (in direct mode, input {@code c} itself).
      */
     double dot(int p, int r, int c) {
-        if (!direct) {
-            return Nd4j.getBlasWrapper().dot(errorColumns[p * subspaces + r], stackedColumns[c]);
+        Buffers b = pass;
+        if (!b.direct) {
+            return Nd4j.getBlasWrapper().dot(b.errorColumns[p * subspaces + r], b.stackedColumns[c]);
         }
-        return LayerStitchUnit.dot(errorTargets[p].read(), columnOutputs[c]);
+        return Mix.dot(b.errorTargets[p].read(), columnOutputs[c]);
     }
 
     /** The last forward pass's input from column {@code j} (the columns' stage outputs, in order). */
@@ -328,28 +288,29 @@ final class MixingStage extends BaseGraphVertex {
      * stage's, which DL4J closes once the units have read it).
      */
     INDArray output(int p, boolean training, LayerWorkspaceMgr workspaceMgr) {
-        if (mixed == null) {
+        Buffers b = pass;
+        if (b == null) {
             throw new IllegalStateException("mixing stage " + vertexName + ": no forward pass to read");
         }
         if (training) {
-            return outputTargets[p].read();
+            return b.outputTargets[p].read();
         }
-        return outputTargets[p].readInto(workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, mixed.dataType(),
-                layout.shape(), 'c'));
+        return b.outputTargets[p].readInto(workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS,
+                b.mixed.dataType(), b.layout.shape(), 'c'));
     }
 
     /** Takes unit {@code p}'s error: copied into its columns of the stacked errors. */
     void deliver(int p, INDArray error) {
-        if (!trained) {
+        if (pass == null || pass != trainingBuffers) {
             throw new IllegalStateException("mixing stage " + vertexName + ": backward pass without a training forward"
                     + " pass");
         }
-        errorTargets[p].write(error);
+        pass.errorTargets[p].write(error);
     }
 
     /** Unit {@code p}'s error of the current backward pass shaped like a stage output (valid during the pass). */
     INDArray shapedError(int p) {
-        return errorTargets[p].read();
+        return pass.errorTargets[p].read();
     }
 
     @Override
@@ -357,22 +318,23 @@ final class MixingStage extends BaseGraphVertex {
         if (!canDoBackward()) {
             throw new IllegalStateException("mixing stage " + vertexName + ": errors not set");
         }
-        if (!trained) {
+        if (pass == null || pass != trainingBuffers) {
             throw new IllegalStateException("mixing stage " + vertexName + ": backward pass without a training forward"
                     + " pass");
         }
         MixingUnit[] all = units();
+        Buffers b = pass;
         boolean[] took = new boolean[all.length];
         for (int p = 0; p < all.length; p++) {
             took[p] = epsilon.getDouble(0, p) != 0;
             if (!took[p]) {
-                errorTargets[p].clear();
+                b.errorTargets[p].clear();
             }
         }
         INDArray[] inputErrors = new INDArray[inputs.length];
         if (perChannel) {
             for (int j = 0; j < inputs.length; j++) {
-                inputErrors[j] = layout.viewsBlocks() ? columnErrorTargets[j].read().assign(0)
+                inputErrors[j] = b.layout.viewsBlocks() ? b.columnErrorTargets[j].read().assign(0)
                         : workspaceMgr.create(ArrayType.ACTIVATION_GRAD, inputs[0].dataType(), inputs[0].shape());
             }
             for (int p = 0; p < all.length; p++) {
@@ -380,23 +342,23 @@ final class MixingStage extends BaseGraphVertex {
                     ((PerChannelMixing) all[p]).unmixPerChannel(shapedError(p), inputErrors);
                 }
             }
-        } else if (direct) {
+        } else if (b.direct) {
             INDArray[] unitErrors = new INDArray[all.length];
             for (int p = 0; p < all.length; p++) {
-                unitErrors[p] = errorTargets[p].read();
+                unitErrors[p] = b.errorTargets[p].read();
             }
             double[] w = new double[all.length];
             for (int j = 0; j < inputs.length; j++) {
                 for (int p = 0; p < all.length; p++) {
-                    w[p] = weightValues[p][j];
+                    w[p] = b.weightValues[p][j];
                 }
-                inputErrors[j] = columnErrorTargets[j].read();
-                combine(unitErrors, w, inputErrors[j]);
+                inputErrors[j] = b.columnErrorTargets[j].read();
+                Mix.combine(unitErrors, w, inputErrors[j]);
             }
         } else {
-            Nd4j.gemm(errors, weights, columnErrors, false, false, 1.0, 0.0);
+            Nd4j.gemm(b.errors, b.weights, b.columnErrors, false, false, 1.0, 0.0);
             for (int j = 0; j < inputs.length; j++) {
-                inputErrors[j] = columnErrorTargets[j].read();
+                inputErrors[j] = b.columnErrorTargets[j].read();
             }
         }
         for (int p = 0; p < all.length; p++) {

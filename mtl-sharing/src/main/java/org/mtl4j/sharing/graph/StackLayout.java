@@ -61,13 +61,15 @@ final class StackLayout {
         return new StackLayout(x.shape(), order, k, blocks, x.dataType());
     }
 
-    /** Whether {@code x} has this layout (same shape, type, order and subspace blocks). */
-    boolean matches(INDArray x) {
-        if (!Arrays.equals(shape, x.shape()) || x.dataType() != dataType) {
-            return false;
-        }
-        StackLayout other = of(x, k);
-        return other.order == order && other.blocks == blocks;
+    /** Whether {@code other} describes the same stage outputs (shape, type, order and subspace blocks). */
+    boolean sameAs(StackLayout other) {
+        return Arrays.equals(shape, other.shape) && dataType == other.dataType && order == other.order
+                && k == other.k && blocks == other.blocks;
+    }
+
+    /** K, the subspaces per stage output (stacked columns per stage output). */
+    int subspaces() {
+        return k;
     }
 
     /** The stage outputs' shape. */
