@@ -73,6 +73,29 @@ class CrossStitchGradientCheckTest {
         check(net, batch, weights);
     }
 
+    /**
+     * Three stages of one width mixed by matrix products (T = 3): stages that mix the same columns share their
+     * backward arrays, so a stage that wrote them too early, or read them too late, shows here. With a task at
+     * stage 0 the first stage mixes a column more than the others and has its own.
+     */
+    @ParameterizedTest(name = "task at stage 0 {0}")
+    @ValueSource(booleans = {false, true})
+    void equalWidthStagesThatShareBackwardArrays(boolean hierarchy) {
+        double[] weights = {1, 0.7, 1.3};
+        MultiTaskNetwork net = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(3, Activation.TANH, 4, 4, 4))
+                .task(Task.classification("c", 3))
+                .task(Task.regression("r", 2))
+                .task(hierarchy ? Task.regression("low").withStage(0) : Task.regression("low"))
+                .sharing(new CrossStitch())
+                .losses(FixedWeights.of(weights))
+                .updater(new NoOp()).dataType(DataType.DOUBLE).seed(21).build();
+        RandomData d = new RandomData(22, DataType.DOUBLE);
+        MultiDataSet batch = RandomData.dataSet(d.gaussian(3, 3),
+                new INDArray[]{d.oneHot(3, 3), d.gaussian(3, 2), d.gaussian(3, 1)}, null);
+        check(net, batch, weights);
+    }
+
     @ParameterizedTest(name = "per channel {0}")
     @ValueSource(booleans = {false, true})
     void convolutionalTrunk(boolean perChannel) {

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.Head;
 import org.mtl4j.core.MultiTaskNetwork;
@@ -106,6 +107,27 @@ class SluiceGradientCheckTest {
                 .updater(new NoOp()).dataType(DataType.DOUBLE).seed(18).build();
         check(recurrent, RandomData.dataSet(d.gaussian(2, 2, 3),
                 new INDArray[]{d.oneHotSequence(2, 2, 3), d.gaussian(2, 1)}, null), new double[]{1, 1});
+    }
+
+    /**
+     * Three stages of one width with two subspaces (the permuted layout, whose forward product shares memory with
+     * the shared backward arrays) and learned beta: stages that mix the same columns share their backward arrays.
+     * With a task at stage 0 the first stage mixes a column more than the others and has its own.
+     */
+    @ParameterizedTest(name = "task at stage 0 {0}")
+    @ValueSource(booleans = {false, true})
+    void equalWidthStagesThatShareBackwardArrays(boolean hierarchy) {
+        MultiTaskNetwork net = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(3, Activation.TANH, 4, 4, 4))
+                .task(Task.classification("c", 2))
+                .task(Task.regression("r"))
+                .task(hierarchy ? Task.regression("low").withStage(0) : Task.regression("low"))
+                .sharing(Sluice.builder().lambda(0.5).build())
+                .updater(new NoOp()).dataType(DataType.DOUBLE).seed(23).build();
+        RandomData d = new RandomData(24, DataType.DOUBLE);
+        MultiDataSet batch = RandomData.dataSet(d.gaussian(3, 3),
+                new INDArray[]{d.oneHot(3, 2), d.gaussian(3, 1), d.gaussian(3, 1)}, null);
+        check(net, batch, new double[]{1, 1, 1});
     }
 
     @Test

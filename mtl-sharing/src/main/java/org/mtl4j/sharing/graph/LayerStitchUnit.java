@@ -27,7 +27,7 @@ final class LayerStitchUnit extends TrainableUnit {
         INDArray beta = param();
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, inputs[0].dataType(), inputs[0].shape(),
                 inputs[0].ordering());
-        Mix.combine(inputs, beta.toDoubleVector(), out);
+        Mix.combine(inputs, Mix.values(beta), out);
         return out;
     }
 
@@ -42,7 +42,7 @@ final class LayerStitchUnit extends TrainableUnit {
         for (int s = 0; s < inputs.length; s++) {
             inputErrors[s] = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, epsilon.dataType(),
                     inputs[s].shape(), epsilon.ordering());
-            epsilon.mul(beta.getDouble(s), inputErrors[s]);
+            Mix.scale(epsilon, beta.getDouble(s), inputErrors[s]);
             gradient.putScalar(s, Mix.dot(epsilon, inputs[s]));
         }
         return new Pair<>(gradient(), inputErrors);

@@ -15,8 +15,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 
 /**
  * The runtime of {@link MixingStageVertex}. With the stage's units' weights as one matrix {@code A}
@@ -29,8 +31,10 @@ import java.util.Comparator;
  *
  * <p>For training the stacked matrices live outside workspaces and are reused from step to step (made again
  * when the minibatch shape changes), with their views made once: a training step makes no view and (per-channel
- * weights aside) allocates nothing here. A mixing unit's training output is a view of {@code Y} (or an array of the
- * stage's), valid until the next training forward pass. An inference pass stacks in its own activation
+ * weights aside) allocates nothing here. {@code E} and the column errors are used only during a backward pass, so
+ * the stages of a graph that mix the same columns share one set ({@link Scratch}): the memory a deep trunk
+ * adds per stage is {@code X} and {@code Y}. A mixing unit's training output is a view of {@code Y} (or an array
+ * of the stage's), valid until the next training forward pass. An inference pass stacks in its own activation
  * workspace and leaves the training matrices as they are; its unit outputs are copies.
  *
  * <p>The token the stage puts out is {@code [1, U]}; each unit's error for it is one-hot at the unit's
@@ -54,6 +58,8 @@ final class MixingStage extends BaseGraphVertex {
     private INDArray token;
     /** The inputs of the last forward pass: DL4J clears a vertex's inputs right after its forward pass in inference. */
     private INDArray[] columnOutputs;
+    /** The graph's shared backward scratches, kept by its first stage (see {@link Scratch}). */
+    private final List<Scratch> scratches = new ArrayList<>();
 
     MixingStage(ComputationGraph graph, String name, int index, DataType dataType) {
         super(graph, name, index, null, null, dataType);
@@ -112,25 +118,133 @@ final class MixingStage extends BaseGraphVertex {
 
     /**
      * Sets {@link #pass} for stage outputs of {@code layout}: for training, the kept matrices (made again when
-     * the layout changes), outside workspaces; for inference, new ones in this pass's activation workspace,
-     * kept for nothing (a large inference batch leaves no large arrays behind) and without errors.
+     * the layout changes), outside workspaces, with the backward pass's arrays shared with the graph's other stages
+     * ({@link Scratch}); for inference, new ones in this pass's activation workspace, kept for nothing (a large
+     * inference batch leaves no large arrays behind) and without errors.
      */
     private void prepare(StackLayout layout, int columns, int unitCount, boolean training,
                          LayerWorkspaceMgr workspaceMgr) {
+        boolean direct = perChannel || subspaces == 1 && layout.viewsBlocks() && (long) unitCount * columns <= DIRECT_MAX;
         if (!training) {
-            pass = new Buffers(layout, columns, unitCount, perChannel, workspaceMgr);
+            pass = new Buffers(layout, columns, unitCount, direct, perChannel, null, workspaceMgr);
             return;
         }
         if (trainingBuffers == null || !trainingBuffers.layout.sameAs(layout) || trainingBuffers.columns != columns) {
             try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                trainingBuffers = new Buffers(layout, columns, unitCount, perChannel, null);
+                Scratch scratch = scratch(layout, columns, direct);
+                trainingBuffers = new Buffers(scratch.layout, columns, unitCount, direct, perChannel, scratch, null);
             }
+            keeper().scratches.removeIf(s -> !inUse(s));
         }
         pass = trainingBuffers;
     }
 
     /**
-     * The stacked matrices of one layout and their views, made once. In direct mode (per channel, or a small
+     * The graph's backward scratch for this stage's units and stage outputs of {@code layout}: one the graph's
+     * stages already share, or a new one, kept in the list of the graph's first stage (which drops those no stage
+     * trains with any more whenever a stage changes its buffers).
+     */
+    private Scratch scratch(StackLayout layout, int columns, boolean direct) {
+        MixingUnit[] all = units();
+        int[] rows = new int[all.length];
+        for (int p = 0; p < rows.length; p++) {
+            rows[p] = all[p].row();
+        }
+        List<Scratch> kept = keeper().scratches;
+        for (Scratch s : kept) {
+            if (s.fits(layout, columns, rows, direct)) {
+                return s;
+            }
+        }
+        Scratch made = new Scratch(layout, columns, rows, direct);
+        kept.add(made);
+        return made;
+    }
+
+    /** The graph's first mixing stage, which keeps the scratches its stages share. */
+    private MixingStage keeper() {
+        for (GraphVertex v : graph.getVertices()) {
+            if (v instanceof MixingStage s) {
+                return s;
+            }
+        }
+        throw new IllegalStateException("mixing stage " + vertexName + " is not in its graph");
+    }
+
+    /** The backward scratch of the last training forward pass (null before one), for tests. */
+    Object backwardScratch() {
+        return trainingBuffers == null ? null : trainingBuffers.scratch;
+    }
+
+    /** The number of backward scratches this stage keeps for its graph (non-zero for its first stage only). */
+    int keptScratches() {
+        return scratches.size();
+    }
+
+    /** Whether one of the graph's stages trains with {@code scratch}. */
+    private boolean inUse(Scratch scratch) {
+        for (GraphVertex v : graph.getVertices()) {
+            if (v instanceof MixingStage s && s.trainingBuffers != null && s.trainingBuffers.scratch == scratch) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The arrays of a training backward pass, shared by the stages of a graph whose outputs have one layout and
+     * which mix the same columns into units of the same rows: the units' stacked errors and the column errors (with
+     * their views and staging). A stage uses its errors during its own backward pass only, and its column errors
+     * until the column layers below it have read them. When two stages mix the same columns, every unit of the
+     * lower one feeds a column layer of the upper one, so in reverse topological order the upper stage and the
+     * layers below it are done before any unit of the lower stage runs backward: one set serves both. With permuted
+     * subspaces the forward product shares the errors' memory too: the units copy their outputs out of it during
+     * the forward pass. The layout's write staging is shared with them (it lives only inside a write).
+     */
+    private static final class Scratch {
+
+        final StackLayout layout;
+        final int columns;
+        final int[] rows;
+        final boolean direct;
+        final INDArray errors;
+        final INDArray columnErrors;
+        final StackLayout.Block[] errorTargets;
+        final StackLayout.Block[] columnErrorTargets;
+        final INDArray[] errorColumns;
+
+        /** Made in the caller's scope (outside workspaces). */
+        Scratch(StackLayout layout, int columns, int[] rows, boolean direct) {
+            int k = layout.subspaces();
+            int units = rows.length;
+            this.layout = layout;
+            this.columns = columns;
+            this.rows = rows;
+            this.direct = direct;
+            errors = layout.stacked((long) units * k, null);
+            columnErrors = layout.stacked((long) columns * k, null);
+            errorTargets = new StackLayout.Block[units];
+            for (int p = 0; p < units; p++) {
+                errorTargets[p] = layout.block(errors, (long) p * k);
+            }
+            columnErrorTargets = new StackLayout.Block[columns];
+            for (int j = 0; j < columns; j++) {
+                columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
+            }
+            errorColumns = new INDArray[direct ? 0 : units * k];
+            for (int c = 0; c < errorColumns.length; c++) {
+                errorColumns[c] = layout.column(errors, c);
+            }
+        }
+
+        boolean fits(StackLayout other, int otherColumns, int[] otherRows, boolean otherDirect) {
+            return layout.sameAs(other) && columns == otherColumns && Arrays.equals(rows, otherRows)
+                    && direct == otherDirect;
+        }
+    }
+
+    /**
+     * The stacked matrices of one forward pass and their views, made once. In direct mode (per channel, or a small
      * scalar mix: at most {@value #DIRECT_MAX} weights) the inputs are not stacked: the mix is a few axpy
      * operations on them, cheaper than a skinny matrix product.
      */
@@ -139,59 +253,43 @@ final class MixingStage extends BaseGraphVertex {
         final StackLayout layout;
         final int columns;
         final boolean direct;
+        /** The backward pass's arrays (training only; else null). */
+        final Scratch scratch;
         final INDArray stacked;
         final INDArray weights;
         final INDArray mixed;
-        final INDArray errors;
-        final INDArray columnErrors;
         final StackLayout.Block[] inputTargets;
         final StackLayout.Block[] outputTargets;
-        final StackLayout.Block[] errorTargets;
-        final StackLayout.Block[] columnErrorTargets;
         final INDArray[] stackedColumns;
-        final INDArray[] errorColumns;
         final INDArray[] weightRows;
         /** The units' weights of the last forward pass in direct mode. */
         final double[][] weightValues;
 
-        /** {@code workspaceMgr} null: training matrices, in the caller's scope, with the errors. */
-        Buffers(StackLayout layout, int t, int unitCount, boolean perChannel, LayerWorkspaceMgr workspaceMgr) {
+        /** {@code scratch} null: an inference pass's matrices, in the activation workspace of {@code workspaceMgr}. */
+        Buffers(StackLayout layout, int t, int unitCount, boolean direct, boolean perChannel, Scratch scratch,
+                LayerWorkspaceMgr workspaceMgr) {
             int k = layout.subspaces();
-            boolean training = workspaceMgr == null;
+            boolean training = scratch != null;
             this.layout = layout;
             this.columns = t;
-            direct = perChannel || k == 1 && layout.viewsBlocks() && (long) unitCount * t <= DIRECT_MAX;
+            this.direct = direct;
+            this.scratch = scratch;
             stacked = direct ? null : layout.stacked((long) t * k, workspaceMgr);
-            mixed = layout.stacked((long) unitCount * k, workspaceMgr);
             // with permuted subspaces the units copy their outputs out of the product during the forward pass,
-            // so the backward pass can reuse its memory for their errors
-            errors = !training ? null : direct || layout.viewsBlocks() ? layout.stacked((long) unitCount * k, null) : mixed;
-            columnErrors = training ? layout.stacked((long) t * k, null) : null;
+            // so its memory can be the (shared) errors'
+            mixed = training && !direct && !layout.viewsBlocks() ? scratch.errors
+                    : layout.stacked((long) unitCount * k, workspaceMgr);
             inputTargets = new StackLayout.Block[direct ? 0 : t];
-            columnErrorTargets = new StackLayout.Block[training ? t : 0];
-            for (int j = 0; j < t; j++) {
-                if (!direct) {
-                    inputTargets[j] = layout.block(stacked, (long) j * k);
-                }
-                if (training) {
-                    columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
-                }
+            for (int j = 0; j < inputTargets.length; j++) {
+                inputTargets[j] = layout.block(stacked, (long) j * k);
             }
             outputTargets = new StackLayout.Block[unitCount];
-            errorTargets = new StackLayout.Block[training ? unitCount : 0];
             for (int p = 0; p < unitCount; p++) {
                 outputTargets[p] = layout.block(mixed, (long) p * k);
-                if (training) {
-                    errorTargets[p] = layout.block(errors, (long) p * k);
-                }
             }
             stackedColumns = new INDArray[direct || !training ? 0 : t * k];
             for (int c = 0; c < stackedColumns.length; c++) {
                 stackedColumns[c] = layout.column(stacked, c);
-            }
-            errorColumns = new INDArray[direct || !training ? 0 : unitCount * k];
-            for (int c = 0; c < errorColumns.length; c++) {
-                errorColumns[c] = layout.column(errors, c);
             }
             DataType type = mixed.dataType();
             weights = perChannel ? null : training ? Nd4j.create(type, (long) unitCount * k, (long) t * k)
@@ -237,7 +335,7 @@ final class MixingStage extends BaseGraphVertex {
             }
         } else if (b.direct) {
             for (int p = 0; p < all.length; p++) {
-                b.weightValues[p] = all[p].weightBlock().toDoubleVector();
+                b.weightValues[p] = Mix.values(all[p].weightBlock());
                 Mix.combine(inputs, b.weightValues[p], b.outputTargets[p].read());
             }
         } else {
@@ -245,7 +343,7 @@ final class MixingStage extends BaseGraphVertex {
                 b.inputTargets[j].write(inputs[j]);
             }
             for (int p = 0; p < all.length; p++) {
-                b.weightRows[p].assign(all[p].weightBlock());
+                Mix.copySmall(all[p].weightBlock(), b.weightRows[p]);
             }
             Nd4j.gemm(b.stacked, b.weights, b.mixed, false, true, 1.0, 0.0);
         }
@@ -267,9 +365,9 @@ final class MixingStage extends BaseGraphVertex {
     double dot(int p, int r, int c) {
         Buffers b = pass;
         if (!b.direct) {
-            return Nd4j.getBlasWrapper().dot(b.errorColumns[p * subspaces + r], b.stackedColumns[c]);
+            return Nd4j.getBlasWrapper().dot(b.scratch.errorColumns[p * subspaces + r], b.stackedColumns[c]);
         }
-        return Mix.dot(b.errorTargets[p].read(), columnOutputs[c]);
+        return Mix.dot(b.scratch.errorTargets[p].read(), columnOutputs[c]);
     }
 
     /** The last forward pass's input from column {@code j} (the columns' stage outputs, in order). */
@@ -305,12 +403,12 @@ final class MixingStage extends BaseGraphVertex {
             throw new IllegalStateException("mixing stage " + vertexName + ": backward pass without a training forward"
                     + " pass");
         }
-        pass.errorTargets[p].write(error);
+        pass.scratch.errorTargets[p].write(error);
     }
 
     /** Unit {@code p}'s error of the current backward pass shaped like a stage output (valid during the pass). */
     INDArray shapedError(int p) {
-        return pass.errorTargets[p].read();
+        return pass.scratch.errorTargets[p].read();
     }
 
     @Override
@@ -324,17 +422,18 @@ final class MixingStage extends BaseGraphVertex {
         }
         MixingUnit[] all = units();
         Buffers b = pass;
+        Scratch scratch = b.scratch;
         boolean[] took = new boolean[all.length];
         for (int p = 0; p < all.length; p++) {
             took[p] = epsilon.getDouble(0, p) != 0;
             if (!took[p]) {
-                b.errorTargets[p].clear();
+                scratch.errorTargets[p].clear();
             }
         }
         INDArray[] inputErrors = new INDArray[inputs.length];
         if (perChannel) {
             for (int j = 0; j < inputs.length; j++) {
-                inputErrors[j] = b.layout.viewsBlocks() ? b.columnErrorTargets[j].read().assign(0)
+                inputErrors[j] = b.layout.viewsBlocks() ? scratch.columnErrorTargets[j].read().assign(0)
                         : workspaceMgr.create(ArrayType.ACTIVATION_GRAD, inputs[0].dataType(), inputs[0].shape());
             }
             for (int p = 0; p < all.length; p++) {
@@ -345,20 +444,20 @@ final class MixingStage extends BaseGraphVertex {
         } else if (b.direct) {
             INDArray[] unitErrors = new INDArray[all.length];
             for (int p = 0; p < all.length; p++) {
-                unitErrors[p] = b.errorTargets[p].read();
+                unitErrors[p] = scratch.errorTargets[p].read();
             }
             double[] w = new double[all.length];
             for (int j = 0; j < inputs.length; j++) {
                 for (int p = 0; p < all.length; p++) {
                     w[p] = b.weightValues[p][j];
                 }
-                inputErrors[j] = b.columnErrorTargets[j].read();
+                inputErrors[j] = scratch.columnErrorTargets[j].read();
                 Mix.combine(unitErrors, w, inputErrors[j]);
             }
         } else {
-            Nd4j.gemm(b.errors, b.weights, b.columnErrors, false, false, 1.0, 0.0);
+            Nd4j.gemm(scratch.errors, b.weights, scratch.columnErrors, false, false, 1.0, 0.0);
             for (int j = 0; j < inputs.length; j++) {
-                inputErrors[j] = b.columnErrorTargets[j].read();
+                inputErrors[j] = scratch.columnErrorTargets[j].read();
             }
         }
         for (int p = 0; p < all.length; p++) {

@@ -127,7 +127,9 @@ abstract class MixingUnit extends TrainableUnit {
                 tokenError = Nd4j.create(epsilon.dataType(), 1, input().size(1));
             }
         }
-        tokenError.assign(0).putScalar(0, p, 1.0);
+        for (int i = 0; i < tokenError.length(); i++) {
+            tokenError.putScalar(0, i, i == p ? 1.0 : 0.0);
+        }
         return new Pair<>(gradient(), new INDArray[]{tokenError});
     }
 
