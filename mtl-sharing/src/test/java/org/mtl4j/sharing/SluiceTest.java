@@ -3,17 +3,23 @@ package org.mtl4j.sharing;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.mtl4j.core.FixedWeights;
+import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.testing.RecordingCombinator;
 import org.mtl4j.core.testing.TestModels;
 import org.mtl4j.sharing.graph.SluiceVertex;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
@@ -217,5 +223,34 @@ class SluiceTest {
         assertEquals(alpha0.getDouble(3, 3), learned.get("alpha.s0[r.1<-r.1]"));
         assertEquals(Sluice.betas(net).get(1)[1], learned.get("beta[r.s1]"));
         assertEquals(0.9, learned.get("beta[c.s1]"), 1e-15, "the last stage's initial beta");
+    }
+
+    /**
+     * A one-task sluice network's last unit is the representation, so a last-shared-layer pass runs through the
+     * unit alone, without its stage: the unit must compute its own weights' gradient then (a stage with several
+     * units computes theirs).
+     */
+    @Test
+    void aSoleUnitComputesItsOwnGradientInALastSharedLayerPass() {
+        MultiDataSet batch = RandomData.dataSet(new RandomData(31, DataType.DOUBLE).gaussian(4, 3),
+                new INDArray[]{new RandomData(32, DataType.DOUBLE).gaussian(4, 1)}, null);
+        RecordingCombinator recording = new RecordingCombinator(SharedGradients.LAST_SHARED_LAYER, 1.0);
+        MultiTaskNetwork net = oneTask(recording);
+        INDArray whole = oneTask(FixedWeights.equal()).gradient(batch).gradient();
+        net.gradient(batch);
+        GraphVertex unit = net.graph().getVertex("sluice_1_0");
+        long from = unit.params().offset() - net.graph().params().offset();
+        INDArray expected = whole.get(NDArrayIndex.interval(from, from + unit.numParams()));
+        assertTrue(expected.amaxNumber().doubleValue() > 0);
+        INDArray recorded = recording.lastGradient(0).reshape(unit.numParams());
+        assertEquals(0.0, expected.reshape(unit.numParams()).sub(recorded).amaxNumber().doubleValue(), 1e-13);
+    }
+
+    private static MultiTaskNetwork oneTask(LossCombinator losses) {
+        return MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(3, Activation.TANH, 4, 4))
+                .task(Task.regression("r"))
+                .sharing(Sluice.builder().beta(Sluice.Beta.LAST).build())
+                .losses(losses).updater(new Adam(1e-3)).dataType(DataType.DOUBLE).seed(33).build();
     }
 }

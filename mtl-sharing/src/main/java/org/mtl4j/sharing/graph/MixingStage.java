@@ -25,9 +25,10 @@ import java.util.List;
  * ({@code [U K, T K]}: K rows per unit, one column per subspace of each column; K = 1 for cross-stitch) and
  * the column outputs stacked as the columns of {@code X} ({@code [M, T K]}, see {@link StackLayout}):
  * forward {@code Y = X A^T}, unit u's output being its K columns of {@code Y}; each unit copies its error
- * into its columns of {@code E} ({@code [M, U K]}) and computes its own weights' gradient
- * ({@code E_u^T X}, dot products); the stage's backward returns the column errors {@code E A}. Per-channel
- * cross-stitch weights mix with broadcast products instead of the matrix products.
+ * into its columns of {@code E} ({@code [M, U K]}); the stage's backward returns the column errors {@code E A}
+ * and writes the weights' gradients of the units that took part, {@code X^T E}, one product for all
+ * ({@link #computesWeightGradients}). Per-channel cross-stitch weights mix with broadcast products instead of
+ * the matrix products.
  *
  * <p>For training the stacked matrices live outside workspaces and are reused from step to step (made again
  * when the minibatch shape changes), with their views made once: a training step makes no view and (per-channel
@@ -264,6 +265,8 @@ final class MixingStage extends BaseGraphVertex {
         final INDArray[] weightRows;
         /** The units' weights of the last forward pass in direct mode. */
         final double[][] weightValues;
+        /** {@code X^T E} ({@code [T K, U K]}), the units' weight gradients side by side (training, matrix mode). */
+        final INDArray weightGradients;
 
         /** {@code scratch} null: an inference pass's matrices, in the activation workspace of {@code workspaceMgr}. */
         Buffers(StackLayout layout, int t, int unitCount, boolean direct, boolean perChannel, Scratch scratch,
@@ -299,6 +302,8 @@ final class MixingStage extends BaseGraphVertex {
                 weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
             }
             weightValues = new double[perChannel ? 0 : unitCount][];
+            weightGradients = training && !direct
+                    ? Nd4j.create(type, new long[]{(long) t * k, (long) unitCount * k}, 'f') : null;
         }
     }
 
@@ -356,6 +361,18 @@ final class MixingStage extends BaseGraphVertex {
             }
         }
         return token;
+    }
+
+    /**
+     * Whether this stage's backward pass computes its units' weight gradients, all with one product
+     * {@code X^T E}: with stacked inputs and several units. Otherwise each unit computes its own in its backward
+     * pass ({@link #dot}). A sole unit always does: a backward pass can run through a unit and stop before its
+     * stage only when every task reads that unit (the last-shared-layer gradients of some loss combinators), and
+     * then the network has one column.
+     */
+    boolean computesWeightGradients() {
+        Buffers b = pass;
+        return b != null && !b.direct && b.weightGradients != null && units().length > 1;
     }
 
     /**
@@ -458,6 +475,14 @@ final class MixingStage extends BaseGraphVertex {
             Nd4j.gemm(scratch.errors, b.weights, scratch.columnErrors, false, false, 1.0, 0.0);
             for (int j = 0; j < inputs.length; j++) {
                 inputErrors[j] = scratch.columnErrorTargets[j].read();
+            }
+            if (computesWeightGradients()) {
+                Nd4j.gemm(b.stacked, scratch.errors, b.weightGradients, true, false, 1.0, 0.0);
+                for (int p = 0; p < all.length; p++) {
+                    if (took[p] && !all[p].frozen()) {
+                        all[p].weightGradientFrom(b.weightGradients, p * subspaces);
+                    }
+                }
             }
         }
         for (int p = 0; p < all.length; p++) {

@@ -12,9 +12,10 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Base of the runtime of a mixing unit: one output of a {@link MixingStage}, whose weights are K rows of the
  * stage's mixing matrix ({@code [K, T K]}). Forward: the unit's columns of the stage's product. Backward: the
- * unit hands its error to the stage and computes its weights' gradient itself,
- * {@code dL/dA[r, c] = <E_u[r], X[c]>} (dot products of contiguous stacked columns), so that a backward pass
- * through the unit alone (a last-shared-layer gradient) is complete.
+ * unit hands its error to the stage; its weights' gradient {@code dL/dA[r, c] = <E_u[r], X[c]>} is computed by the
+ * stage for all its units in one product when it has several ({@link MixingStage#computesWeightGradients}), else
+ * by the unit (dot products of contiguous stacked columns), so that a backward pass through a sole unit (a
+ * last-shared-layer gradient) is complete.
  */
 abstract class MixingUnit extends TrainableUnit {
 
@@ -111,7 +112,7 @@ abstract class MixingUnit extends TrainableUnit {
                 xs[j] = s.input(j);
             }
             ((PerChannelMixing) this).perChannelGradient(s.shapedError(p), xs);
-        } else {
+        } else if (!s.computesWeightGradients()) {
             // dL/dA[r, c] = <E_p[r], X[c]>, written by linear index into the 'c'-ordered [K, T K] gradient
             INDArray gradient = paramGradient();
             int width = s.columnCount() * subspaces;
@@ -131,6 +132,20 @@ abstract class MixingUnit extends TrainableUnit {
             tokenError.putScalar(0, i, i == p ? 1.0 : 0.0);
         }
         return new Pair<>(gradient(), new INDArray[]{tokenError});
+    }
+
+    /**
+     * Sets this unit's weight gradient from the stage's product {@code G = X^T E} ({@code [T K, U K]}): row
+     * {@code r}, column {@code c} of the {@code [K, T K]} gradient is {@code G[c, first + r]}.
+     */
+    final void weightGradientFrom(INDArray products, int first) {
+        INDArray gradient = paramGradient();
+        long width = products.size(0);
+        for (int r = 0; r < subspaces; r++) {
+            for (long c = 0; c < width; c++) {
+                gradient.putScalar(r * width + c, products.getDouble(c, first + r));
+            }
+        }
     }
 
     /** The stage's token this unit read. */
