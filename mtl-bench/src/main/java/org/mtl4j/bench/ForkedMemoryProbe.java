@@ -20,7 +20,8 @@ import java.util.function.Supplier;
  * Runs {@link MemoryProbe} for both sides of a case in a fresh JVM, so the memory numbers do not depend on
  * what the timing JVM allocated before, on which side is measured first, or on glibc keeping freed memory.
  *
- * <p>The child JVM gets the parent's classpath and maximum heap, with {@code -Xms} equal to {@code -Xmx} and
+ * <p>The child JVM gets the parent's classpath, maximum heap and JavaCPP physical-memory limit (when set), with
+ * {@code -Xms} equal to {@code -Xmx} and
  * {@code -XX:+AlwaysPreTouch} (heap pages resident from the start, so resident growth is off-heap), and
  * {@code MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072}, which make glibc map each block of
  * 128 KiB or more separately and unmap it when freed, and trim freed heap memory, so that the resident size
@@ -37,6 +38,8 @@ public final class ForkedMemoryProbe {
             "MALLOC_TRIM_THRESHOLD_", "131072");
 
     private static final String PREFIX = "FOOTPRINT ";
+    /** JavaCPP's physical-memory limit, passed on to the child when the benchmark JVM sets it. */
+    private static final String PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
     private static final long CHILD_TIMEOUT_S = 600;
 
     /**
@@ -61,7 +64,12 @@ public final class ForkedMemoryProbe {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:+AlwaysPreTouch",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
+        String physical = System.getProperty(PHYSICAL_BYTES);
+        if (physical != null) {
+            command.add("-D" + PHYSICAL_BYTES + "=" + physical);
+        }
+        command.addAll(List.of(
                 "-cp", System.getProperty("java.class.path"),
                 ForkedMemoryProbe.class.getName(),
                 c.name(), Long.toString(seed), Integer.toString(batches), Integer.toString(warmup),

@@ -137,7 +137,10 @@ public final class SideBySide {
         return status;
     }
 
-    /** One line: date, CPU model, cores, OMP_NUM_THREADS, Java, and ND4J backend facts. */
+    /**
+     * One line: date, CPU model, cores, OMP_NUM_THREADS, Java, ND4J backend facts, and JavaCPP's physical-memory
+     * limit when it is set (0 switches off the resident-size check JavaCPP makes on every native allocation).
+     */
     static String header() {
         Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
         List<String> parts = new ArrayList<>();
@@ -153,6 +156,7 @@ public final class SideBySide {
         parts.add("blas_threads=" + env.getOrDefault("blas.threads", "?"));
         parts.add("natives=" + nativesClassifier());
         parts.add("max_heap_mb=" + Runtime.getRuntime().maxMemory() / (1L << 20));
+        parts.add("javacpp_max_physical_bytes=" + System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes", "default"));
         parts.add("mtl_core=" + codeSource(MultiTaskNetwork.class));
         return String.join(" ", parts);
     }

@@ -56,6 +56,7 @@ class SideBySideTest {
         List<String> lines = text.lines().toList();
         assertTrue(lines.get(0).startsWith("HEADER date="), text);
         assertTrue(lines.get(0).contains("cores="), text);
+        assertTrue(lines.get(0).contains(" javacpp_max_physical_bytes=" + System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes", "default") + " "), text);
         assertEquals(1, lines.stream().filter(l -> RESULT.matcher(l).matches()).count(), text);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("RESULT hard-mlp-small ")), text);
         assertEquals(1, lines.stream().filter(l -> MEMORY.matcher(l).matches()).count(), text);
