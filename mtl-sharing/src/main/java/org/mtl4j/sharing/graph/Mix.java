@@ -70,15 +70,9 @@ final class Mix {
         return a.mul(b).sumNumber().doubleValue();
     }
 
-    /** The values of a small array, in its 'c' (row-major) order, read element by element. */
+    /** The values of a small vector or matrix, in 'c' (row-major) order, read element by element. */
     static double[] values(INDArray small) {
         double[] out = new double[(int) small.length()];
-        readInto(small, out);
-        return out;
-    }
-
-    /** Reads the values of a small array, in its 'c' order, into {@code out}. */
-    static void readInto(INDArray small, double[] out) {
         if (small.rank() == 2) {
             long cols = small.size(1);
             for (int i = 0; i < out.length; i++) {
@@ -89,6 +83,7 @@ final class Mix {
                 out[i] = small.getDouble(i);
             }
         }
+        return out;
     }
 
     /** Copies a small matrix into another of the same shape, element by element. */
