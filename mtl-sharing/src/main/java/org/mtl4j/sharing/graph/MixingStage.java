@@ -212,6 +212,7 @@ final class MixingStage extends BaseGraphVertex {
         final INDArray columnErrors;
         final StackLayout.Block[] errorTargets;
         final StackLayout.Block[] columnErrorTargets;
+        /** The errors' columns, for a sole unit's dot products (see {@link #computesWeightGradients}). */
         final INDArray[] errorColumns;
 
         /** Made in the caller's scope (outside workspaces). */
@@ -232,7 +233,7 @@ final class MixingStage extends BaseGraphVertex {
             for (int j = 0; j < columns; j++) {
                 columnErrorTargets[j] = layout.block(columnErrors, (long) j * k);
             }
-            errorColumns = new INDArray[direct ? 0 : units * k];
+            errorColumns = new INDArray[direct || units > 1 ? 0 : units * k];
             for (int c = 0; c < errorColumns.length; c++) {
                 errorColumns[c] = layout.column(errors, c);
             }
@@ -265,7 +266,10 @@ final class MixingStage extends BaseGraphVertex {
         final INDArray[] weightRows;
         /** The units' weights of the last forward pass in direct mode. */
         final double[][] weightValues;
-        /** {@code X^T E} ({@code [T K, U K]}), the units' weight gradients side by side (training, matrix mode). */
+        /**
+         * {@code X^T E} ({@code [T K, U K]}), the units' weight gradients side by side (training, matrix mode, several
+         * units); with a sole unit its dot products read {@link #stackedColumns} instead.
+         */
         final INDArray weightGradients;
 
         /** {@code scratch} null: an inference pass's matrices, in the activation workspace of {@code workspaceMgr}. */
@@ -290,7 +294,7 @@ final class MixingStage extends BaseGraphVertex {
             for (int p = 0; p < unitCount; p++) {
                 outputTargets[p] = layout.block(mixed, (long) p * k);
             }
-            stackedColumns = new INDArray[direct || !training ? 0 : t * k];
+            stackedColumns = new INDArray[direct || !training || unitCount > 1 ? 0 : t * k];
             for (int c = 0; c < stackedColumns.length; c++) {
                 stackedColumns[c] = layout.column(stacked, c);
             }
@@ -302,7 +306,7 @@ final class MixingStage extends BaseGraphVertex {
                 weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
             }
             weightValues = new double[perChannel ? 0 : unitCount][];
-            weightGradients = training && !direct
+            weightGradients = training && !direct && unitCount > 1
                     ? Nd4j.create(type, new long[]{(long) t * k, (long) unitCount * k}, 'f') : null;
         }
     }
@@ -372,7 +376,7 @@ final class MixingStage extends BaseGraphVertex {
      */
     boolean computesWeightGradients() {
         Buffers b = pass;
-        return b != null && !b.direct && b.weightGradients != null && units().length > 1;
+        return b != null && b.weightGradients != null;
     }
 
     /**
