@@ -96,9 +96,9 @@ public record CaseResult(String name, long params, long baseParams, int blockSte
     private String memory(String side, MemoryProbe.Footprint f) {
         return String.format(Locale.ROOT, "MEMORY-DETAIL %s side=%s peak_rss_growth_mb=%.1f live_rss_growth_mb=%.1f"
                         + " heap_live_mb=%.1f retained_after_drop_mb=%.1f base_rss_mb=%.1f javacpp_tracked_mb=%.3f"
-                        + " peak=%s where=%s",
+                        + " workspaces_mb=%.2f peak=%s where=%s",
                 name, side, f.peakMb(), f.liveMb(), f.heapMb(), f.retainedMb(), f.baseRss() / (double) (1L << 20),
-                f.javacppTotal() / (double) (1L << 20), f.exactPeak() ? "VmHWM" : "sampled",
+                f.javacppTotal() / (double) (1L << 20), f.workspacesMb(), f.exactPeak() ? "VmHWM" : "sampled",
                 memoryMode.name().toLowerCase(Locale.ROOT));
     }
 }

@@ -24,7 +24,7 @@ import java.util.function.Consumer;
 public final class CaseRunner {
 
     private static final double WARMUP_SHARE = 0.15;
-    private static final double FORK_START_S = 4;
+    private static final double FORK_START_S = 5;
 
     private final Settings settings;
     private final long seed;

@@ -1,6 +1,7 @@
 package org.mtl4j.bench;
 
 import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -52,10 +53,13 @@ public final class MemoryProbe {
      *                     (memory the allocator keeps, or a leak)
      * @param heapLive     live JVM heap bytes with the side built and trained, minus those before (after GC)
      * @param javacppTotal {@link Pointer#totalBytes()} at the end of the measured steps (JavaCPP-tracked)
+     * @param workspaces   the bytes the current thread's ND4J workspaces hold at the end of the measured steps
+     *                     (DL4J's activations, errors and working memory, and any workspace of the side's own):
+     *                     unlike the resident sizes, the same in every run
      * @param exactPeak    whether {@code peakRss} is the kernel's high-water mark (else sampled between steps)
      */
     public record Footprint(long baseRss, long peakRss, long liveRss, long retainedRss, long heapLive,
-                            long javacppTotal, boolean exactPeak) {
+                            long javacppTotal, long workspaces, boolean exactPeak) {
 
         /** Resident growth at the peak plus live heap growth, in MiB: the number the MEMORY line reports. */
         public double totalMb() {
@@ -82,10 +86,16 @@ public final class MemoryProbe {
             return retainedRss / (double) MIB;
         }
 
+        /** The workspaces' bytes, in MiB. */
+        public double workspacesMb() {
+            return workspaces / (double) MIB;
+        }
+
         /** This footprint as one line of {@code key=value} fields, read back by {@link #parse(String)}. */
         public String toLine() {
             return "base=" + baseRss + " peak=" + peakRss + " live=" + liveRss + " retained=" + retainedRss
-                    + " heap=" + heapLive + " javacpp=" + javacppTotal + " exact=" + exactPeak;
+                    + " heap=" + heapLive + " javacpp=" + javacppTotal + " workspaces=" + workspaces
+                    + " exact=" + exactPeak;
         }
 
         /** Reads a footprint written by {@link #toLine()} (extra leading fields are ignored). */
@@ -100,7 +110,8 @@ public final class MemoryProbe {
             try {
                 return new Footprint(Long.parseLong(f.get("base")), Long.parseLong(f.get("peak")),
                         Long.parseLong(f.get("live")), Long.parseLong(f.get("retained")), Long.parseLong(f.get("heap")),
-                        Long.parseLong(f.get("javacpp")), Boolean.parseBoolean(f.get("exact")));
+                        Long.parseLong(f.get("javacpp")), Long.parseLong(f.get("workspaces")),
+                        Boolean.parseBoolean(f.get("exact")));
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException("not a footprint line: \"" + line + "\"", e);
             }
@@ -134,6 +145,7 @@ public final class MemoryProbe {
         }
         long peak = exact ? Math.max(highWaterMark(), sampledPeak) : sampledPeak;
         long javacpp = Pointer.totalBytes();
+        long workspaces = workspaceBytes();
         settle();
         long live = rss() - baseRss;
         long heapLive = heapUsed() - baseHeap;
@@ -141,7 +153,16 @@ public final class MemoryProbe {
         side = null;
         release();
         long retained = rss() - baseRss;
-        return new Footprint(baseRss, peak, live, retained, heapLive, javacpp, exact);
+        return new Footprint(baseRss, peak, live, retained, heapLive, javacpp, workspaces, exact);
+    }
+
+    /** The bytes the current thread's ND4J workspaces hold now (their current sizes, not what is in use). */
+    static long workspaceBytes() {
+        long total = 0;
+        for (MemoryWorkspace ws : Nd4j.getWorkspaceManager().getAllWorkspacesForCurrentThread()) {
+            total += ws.getCurrentSize();
+        }
+        return total;
     }
 
     /** Whether the resident high-water mark can be reset here (Linux with a writable clear_refs). */

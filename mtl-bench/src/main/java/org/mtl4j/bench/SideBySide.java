@@ -44,7 +44,8 @@ import java.util.regex.Pattern;
  * that thread's DL4J workspaces, as two networks trained in turn by one application would.
  *
  * <p><b>Memory.</b> After the timing, each side is measured alone by {@link MemoryProbe}, by default in a
- * fresh JVM per case ({@link ForkedMemoryProbe}; {@code --memory inproc} measures in this JVM instead).
+ * fresh JVM of its own that compiles with C1 only ({@link ForkedMemoryProbe} says why; {@code --memory inproc}
+ * measures in this JVM instead).
  * The reference point is the resident set size ({@code VmRSS}) after the thread's DL4J workspaces are
  * destroyed and garbage is collected until the resident size is steady (so ND4J's deallocator threads have
  * freed dropped buffers); the side is built from the shared initial parameters and trains 10 steps
@@ -58,11 +59,15 @@ import java.util.regex.Pattern;
  *       workspaces, activations and other arrays a step creates, including transient arrays inside a
  *       step and arrays that wait for a JVM GC before ND4J frees them, so a side that allocates outside
  *       workspaces shows a peak that depends on how often the JVM collects), the JVM objects of the model,
- *       and any other growth of the process during the side's steps.</li>
+ *       and any other growth of the process during the side's steps. That growth includes the code the JVM
+ *       compiles for the side's step (a first instance of the side trains two steps before the reference, so
+ *       most of it comes after): on {@code hard-mlp-small} about 1.5 MB for the DL4J graph and 3.4 MB for
+ *       mtl4j, whose step runs its own classes besides DL4J's (measured against a JVM that compiles
+ *       nothing).</li>
  *   <li>It excludes: the minibatches (made before the reference), ND4J's and the JVM's start-up footprint,
- *       JIT-compiled code (both sides train a few steps before anything is measured), and JVM heap pages:
- *       the probe JVM runs with {@code -Xms} equal to {@code -Xmx} and {@code -XX:+AlwaysPreTouch}, so the
- *       heap is resident before the reference and heap churn does not count as resident growth.</li>
+ *       and JVM heap pages: the probe JVM runs with {@code -Xms} equal to {@code -Xmx} and
+ *       {@code -XX:+AlwaysPreTouch}, so the heap is resident before the reference and heap churn does not
+ *       count as resident growth.</li>
  *   <li>JavaCPP's {@code Pointer.totalBytes()} is not used for the total: ND4J's CPU buffers and
  *       workspaces are allocated in libnd4j, not through JavaCPP, so it does not see them (a 1 GB array
  *       adds about 100 bytes to it). It is printed on the MEMORY-DETAIL line to show that.</li>
@@ -71,7 +76,10 @@ import java.util.regex.Pattern;
  *       pages the first one freed and can show almost no growth.</li>
  * </ul>
  * The MEMORY-DETAIL line adds the resident growth after GC with the side still built (what it keeps:
- * parameters, updater state, workspaces) and what stayed resident after the side was dropped.
+ * parameters, updater state, workspaces), what stayed resident after the side was dropped, and the bytes the
+ * side's ND4J workspaces hold after its steps ({@code workspaces_mb}: DL4J's activations, errors and working
+ * memory; the same in every run, where the resident sizes move by several MB). The T graphs of a multi-column
+ * baseline train one after another on one thread and share DL4J's workspaces, so theirs is about one graph's.
  *
  * <p>Output, one case after another: {@code RESULT <case> mtl4j_ms=.. baseline_ms=.. ratio=..},
  * {@code MEMORY <case> mtl4j_mb=.. baseline_mb=..}, then TIMING, MEMORY-DETAIL and CHECK lines with the
