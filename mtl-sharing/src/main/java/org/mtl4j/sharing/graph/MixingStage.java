@@ -33,9 +33,11 @@ import java.util.List;
  * <p>For training the stacked matrices live outside workspaces and are reused from step to step (made again
  * when the minibatch shape changes), with their views made once: a training step makes no view and (per-channel
  * weights aside) allocates nothing here. {@code E} and the column errors are used only during a backward pass, so
- * the stages of a graph that mix the same columns share one set ({@link Scratch}): the memory a deep trunk
- * adds per stage is {@code X} and {@code Y}. A mixing unit's training output is a view of {@code Y} (or an array
- * of the stage's), valid until the next training forward pass. An inference pass stacks in its own activation
+ * the stages of a graph that mix the same columns share one set ({@link Scratch}); with several units the
+ * stacked inputs {@code X} live in the column errors' memory too (the forward product reads them at once, and the
+ * backward pass stacks them again before it needs them), so the memory a deep trunk adds per stage is
+ * {@code Y}. A mixing unit's training output is a view of {@code Y} (or an array of the stage's), valid until
+ * the next training forward pass. An inference pass stacks in its own activation
  * workspace and leaves the training matrices as they are; its unit outputs are copies.
  *
  * <p>The token the stage puts out is {@code [1, U]}; each unit's error for it is one-hot at the unit's
@@ -177,6 +179,12 @@ final class MixingStage extends BaseGraphVertex {
         return trainingBuffers == null ? null : trainingBuffers.scratch;
     }
 
+    /** Whether the stacked inputs of the last training forward pass live in the backward scratch, for tests. */
+    boolean stacksInScratch() {
+        return trainingBuffers != null && trainingBuffers.scratch != null
+                && trainingBuffers.stacked == trainingBuffers.scratch.columnErrors;
+    }
+
     /** The number of backward scratches this stage keeps for its graph (non-zero for its first stage only). */
     int keptScratches() {
         return scratches.size();
@@ -200,7 +208,10 @@ final class MixingStage extends BaseGraphVertex {
      * lower one feeds a column layer of the upper one, so in reverse topological order the upper stage and the
      * layers below it are done before any unit of the lower stage runs backward: one set serves both. With permuted
      * subspaces the forward product shares the errors' memory too: the units copy their outputs out of it during
-     * the forward pass. The layout's write staging is shared with them (it lives only inside a write).
+     * the forward pass; and a stage with several units stacks its inputs into the column errors' memory, for the
+     * forward product, which reads them at once, and again in its backward pass before the weight-gradient product
+     * (the stages above have used that memory in between). The layout's write staging is shared with them (it
+     * lives only inside a write).
      */
     private static final class Scratch {
 
@@ -281,13 +292,19 @@ final class MixingStage extends BaseGraphVertex {
             this.columns = t;
             this.direct = direct;
             this.scratch = scratch;
-            stacked = direct ? null : layout.stacked((long) t * k, workspaceMgr);
+            // in training with several units the stacked inputs live in the (shared) column errors' memory: the
+            // forward product reads them at once, and the backward pass stacks them again for the weight
+            // gradients before it computes the column errors (see restacks); a sole unit keeps its own, which its
+            // dot products read before the stage's backward pass
+            boolean restacks = training && !direct && unitCount > 1;
+            stacked = direct ? null : restacks ? scratch.columnErrors : layout.stacked((long) t * k, workspaceMgr);
             // with permuted subspaces the units copy their outputs out of the product during the forward pass,
             // so its memory can be the (shared) errors'
             mixed = training && !direct && !layout.viewsBlocks() ? scratch.errors
                     : layout.stacked((long) unitCount * k, workspaceMgr);
-            inputTargets = new StackLayout.Block[direct ? 0 : t];
-            for (int j = 0; j < inputTargets.length; j++) {
+            inputTargets = direct ? new StackLayout.Block[0] : restacks ? scratch.columnErrorTargets
+                    : new StackLayout.Block[t];
+            for (int j = 0; !restacks && j < inputTargets.length; j++) {
                 inputTargets[j] = layout.block(stacked, (long) j * k);
             }
             outputTargets = new StackLayout.Block[unitCount];
@@ -306,8 +323,7 @@ final class MixingStage extends BaseGraphVertex {
                 weightRows[p] = weights.get(NDArrayIndex.interval((long) p * k, (long) (p + 1) * k), NDArrayIndex.all());
             }
             weightValues = new double[perChannel ? 0 : unitCount][];
-            weightGradients = training && !direct && unitCount > 1
-                    ? Nd4j.create(type, new long[]{(long) t * k, (long) unitCount * k}, 'f') : null;
+            weightGradients = restacks ? Nd4j.create(type, new long[]{(long) t * k, (long) unitCount * k}, 'f') : null;
         }
     }
 
@@ -476,17 +492,22 @@ final class MixingStage extends BaseGraphVertex {
                 Mix.combine(unitErrors, w, inputErrors[j]);
             }
         } else {
-            Nd4j.gemm(scratch.errors, b.weights, scratch.columnErrors, false, false, 1.0, 0.0);
-            for (int j = 0; j < inputs.length; j++) {
-                inputErrors[j] = scratch.columnErrorTargets[j].read();
-            }
             if (computesWeightGradients()) {
+                // the stacked inputs share the column errors' memory, which the stages above (their forward and
+                // backward passes) have used since this stage's forward pass: stack them again, then X^T E
+                for (int j = 0; j < inputs.length; j++) {
+                    b.inputTargets[j].write(columnOutputs[j]);
+                }
                 Nd4j.gemm(b.stacked, scratch.errors, b.weightGradients, true, false, 1.0, 0.0);
                 for (int p = 0; p < all.length; p++) {
                     if (took[p] && !all[p].frozen()) {
                         all[p].weightGradientFrom(b.weightGradients, p * subspaces);
                     }
                 }
+            }
+            Nd4j.gemm(scratch.errors, b.weights, scratch.columnErrors, false, false, 1.0, 0.0);
+            for (int j = 0; j < inputs.length; j++) {
+                inputErrors[j] = scratch.columnErrorTargets[j].read();
             }
         }
         for (int p = 0; p < all.length; p++) {

@@ -15,9 +15,11 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Which mixing stages share their backward arrays: those of one graph that mix the same columns into stage outputs
@@ -73,6 +75,27 @@ class StageScratchTest {
         assertNotSame(before, stage(net, "sluice_0").backwardScratch());
         assertSame(stage(net, "sluice_0").backwardScratch(), stage(net, "sluice_1").backwardScratch());
         assertEquals(1, stage(net, "sluice_0").keptScratches());
+    }
+
+    @Test
+    void aStageWithSeveralUnitsStacksItsInputsInTheScratchAndASoleUnitKeepsItsOwn() {
+        MultiTaskNetwork net = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(3, Activation.TANH, 4, 4))
+                .task(Task.classification("c", 2))
+                .task(Task.regression("low").withStage(0))
+                .sharing(new Sluice()).updater(new Sgd(0.01)).dataType(DataType.FLOAT).seed(3).build();
+        RandomData d = new RandomData(5, DataType.FLOAT);
+        net.fit(RandomData.dataSet(d.gaussian(5, 3), new INDArray[]{d.oneHot(5, 2), d.gaussian(5, 1)}, null));
+        assertTrue(stage(net, "sluice_0").stacksInScratch());
+        assertNotNull(stage(net, "sluice_1").backwardScratch());
+        assertFalse(stage(net, "sluice_1").stacksInScratch());
+        for (SharingStrategy sharing : new SharingStrategy[]{new CrossStitch(), new Sluice()}) {
+            MultiTaskNetwork wide = network(sharing, false, 4, 4);
+            wide.fit(batch(5));
+            String prefix = sharing instanceof Sluice ? "sluice_" : "stitch_";
+            assertTrue(stage(wide, prefix + "0").stacksInScratch());
+            assertTrue(stage(wide, prefix + "1").stacksInScratch());
+        }
     }
 
     @Test
