@@ -17,7 +17,7 @@ import java.util.Set;
  * --budget-s SECONDS            the target wall time of one case (default 90, 20 with --quick; a case may
  *                               have a smaller default of its own: 30 for the multi-column cases)
  * --seed N                      the seed of parameters and data (default 42)
- * --memory fork | inproc        measure memory in a fresh JVM per case (default), or in the timing JVM
+ * --memory fork | inproc        measure memory in a fresh JVM per side (default), or in the timing JVM
  *                               (faster, but the second side measured can reuse the first one's freed pages)
  * --help                        print the usage and exit
  * </pre>
@@ -34,7 +34,7 @@ public record BenchArgs(List<String> cases, boolean quick, OptionalDouble budget
 
     /** Where the memory of the two sides is measured. */
     public enum Memory {
-        /** In a fresh JVM per case ({@link ForkedMemoryProbe}): isolated, the default. */
+        /** In a fresh JVM per side ({@link ForkedMemoryProbe}): isolated, the default. */
         FORK,
         /** In the timing JVM, after the timing ({@link MemoryProbe}): faster, but order-dependent. */
         INPROC
