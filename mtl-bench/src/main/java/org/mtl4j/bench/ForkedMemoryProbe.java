@@ -80,16 +80,9 @@ public final class ForkedMemoryProbe {
      * @throws IllegalStateException when a child fails or prints no footprint
      */
     public static Footprints measure(BenchCase c, long seed, int batches, int warmup, int steps) {
-        Child baseline = Child.start(c, BASELINE, seed, batches, warmup, steps);
-        try {
-            Child mtl = Child.start(c, MTL, seed, batches, warmup, steps);
-            try {
-                return new Footprints(mtl.footprint(), baseline.footprint());
-            } finally {
-                mtl.close();
-            }
-        } finally {
-            baseline.close();
+        try (Child baseline = Child.start(c, BASELINE, seed, batches, warmup, steps);
+             Child mtl = Child.start(c, MTL, seed, batches, warmup, steps)) {
+            return new Footprints(mtl.footprint(), baseline.footprint());
         }
     }
 

@@ -302,10 +302,13 @@ final class MixingStage extends BaseGraphVertex {
             // so its memory can be the (shared) errors'
             mixed = training && !direct && !layout.viewsBlocks() ? scratch.errors
                     : layout.stacked((long) unitCount * k, workspaceMgr);
-            inputTargets = direct ? new StackLayout.Block[0] : restacks ? scratch.columnErrorTargets
-                    : new StackLayout.Block[t];
-            for (int j = 0; !restacks && j < inputTargets.length; j++) {
-                inputTargets[j] = layout.block(stacked, (long) j * k);
+            if (restacks) {
+                inputTargets = scratch.columnErrorTargets;
+            } else {
+                inputTargets = new StackLayout.Block[direct ? 0 : t];
+                for (int j = 0; j < inputTargets.length; j++) {
+                    inputTargets[j] = layout.block(stacked, (long) j * k);
+                }
             }
             outputTargets = new StackLayout.Block[unitCount];
             for (int p = 0; p < unitCount; p++) {
