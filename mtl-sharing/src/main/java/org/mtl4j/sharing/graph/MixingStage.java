@@ -223,6 +223,13 @@ final class MixingStage extends BaseGraphVertex {
         final INDArray columnErrors;
         final StackLayout.Block[] errorTargets;
         final StackLayout.Block[] columnErrorTargets;
+        /**
+         * The stage whose stacked inputs the column errors' memory holds now (set when a stage stacks into it,
+         * cleared when column errors are computed into it), or null: a stage whose inputs are still there need
+         * not stack them again for its weight gradients (the topmost stage, in the first backward pass after its
+         * forward pass).
+         */
+        MixingStage stackedBy;
         /** The errors' columns, for a sole unit's dot products (see {@link #computesWeightGradients}). */
         final INDArray[] errorColumns;
 
@@ -370,6 +377,9 @@ final class MixingStage extends BaseGraphVertex {
             for (int j = 0; j < inputs.length; j++) {
                 b.inputTargets[j].write(inputs[j]);
             }
+            if (computesWeightGradients()) {
+                b.scratch.stackedBy = this;
+            }
             for (int p = 0; p < all.length; p++) {
                 Mix.copySmall(all[p].weightBlock(), b.weightRows[p]);
             }
@@ -497,9 +507,13 @@ final class MixingStage extends BaseGraphVertex {
         } else {
             if (computesWeightGradients()) {
                 // the stacked inputs share the column errors' memory, which the stages above (their forward and
-                // backward passes) have used since this stage's forward pass: stack them again, then X^T E
-                for (int j = 0; j < inputs.length; j++) {
-                    b.inputTargets[j].write(columnOutputs[j]);
+                // backward passes) or an earlier backward pass may have used since this stage's forward pass: stack
+                // them again unless they are still there, then X^T E
+                if (scratch.stackedBy != this) {
+                    for (int j = 0; j < inputs.length; j++) {
+                        b.inputTargets[j].write(columnOutputs[j]);
+                    }
+                    scratch.stackedBy = this;
                 }
                 Nd4j.gemm(b.stacked, scratch.errors, b.weightGradients, true, false, 1.0, 0.0);
                 for (int p = 0; p < all.length; p++) {
@@ -513,6 +527,7 @@ final class MixingStage extends BaseGraphVertex {
                 inputErrors[j] = scratch.columnErrorTargets[j].read();
             }
         }
+        scratch.stackedBy = null;
         for (int p = 0; p < all.length; p++) {
             if (took[p]) {
                 all[p].addInputGradients(inputs, inputErrors);
