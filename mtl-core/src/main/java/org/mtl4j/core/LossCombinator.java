@@ -76,6 +76,53 @@ public interface LossCombinator {
     }
 
     /**
+     * Merges the states that several workers ended a data-parallel round with into the one state training
+     * goes on from (mtl-spark calls it after every averaging round). Every worker started the round from
+     * {@code start}, restored with {@link #restoreState(double[])}, and trained its own minibatches.
+     *
+     * <p>By default the element-wise mean of the workers' states ({@link #meanState(List)}): right for learned
+     * scalars and their optimiser moments, for a sum and a count whose ratio is used (the ratio of the means is
+     * the mean over all the workers' minibatches), and for counters that are equal on every worker. A
+     * combinator whose state holds anything else (a value recorded once, where 0 means "not yet") overrides it.
+     * The merge must not depend on anything but its arguments, so that a re-run gives the same state.
+     *
+     * @param start   the state every worker started the round from (this combinator's {@link #state()} then)
+     * @param workers the states the workers ended the round with, in worker order; at least one
+     * @return the merged state, of {@link #state()}'s length
+     */
+    default double[] mergeStates(double[] start, List<double[]> workers) {
+        return meanState(workers);
+    }
+
+    /**
+     * The element-wise mean of states of one length, summed in list order.
+     *
+     * @param states at least one state, all of one length
+     * @return a new array with the mean of each element
+     * @throws IllegalArgumentException when the list is empty or the lengths differ, naming them
+     */
+    static double[] meanState(List<double[]> states) {
+        if (states.isEmpty()) {
+            throw new IllegalArgumentException("no worker state to merge");
+        }
+        double[] mean = new double[states.get(0).length];
+        for (int w = 0; w < states.size(); w++) {
+            double[] s = states.get(w);
+            if (s.length != mean.length) {
+                throw new IllegalArgumentException("worker " + w + "'s state has " + s.length + " values, but worker 0's has "
+                        + mean.length);
+            }
+            for (int i = 0; i < mean.length; i++) {
+                mean[i] += s[i];
+            }
+        }
+        for (int i = 0; i < mean.length; i++) {
+            mean[i] /= states.size();
+        }
+        return mean;
+    }
+
+    /**
      * The combinator's learned or tracked numbers other than the task weights (uncertainty weighting's
      * sigmas), by name, which the training history records after every epoch; empty by default. Names are
      * stable across epochs and name the task they belong to, e.g. {@code sigma[depth]}.

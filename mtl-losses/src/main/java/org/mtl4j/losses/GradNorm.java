@@ -246,6 +246,36 @@ public final class GradNorm implements LossCombinator {
         System.arraycopy(state, at + 2 * n, epochCount, 0, n);
     }
 
+    /**
+     * The mean of the workers' states, except the initial losses: task t's {@code L_t(0)} is the one
+     * {@code start} holds where it holds one, else the mean over the workers that recorded one (0 where none
+     * did). A worker that saw no labelled example of a task in its first round has no {@code L_t(0)}; counting
+     * its 0 in a mean would pull the recorded value to a fraction of itself, and it is never recorded again.
+     *
+     * @param start   the state every worker started the round from
+     * @param workers the states the workers ended the round with, in worker order
+     * @return the merged state
+     */
+    @Override
+    public double[] mergeStates(double[] start, List<double[]> workers) {
+        requireInit(-1);
+        double[] merged = LossCombinator.meanState(workers);
+        int at = weights.stateLength();
+        for (int t = 0; t < initial.length; t++) {
+            int i = at + t;
+            double sum = 0;
+            int recorded = 0;
+            for (double[] w : workers) {
+                if (w[i] != 0) {
+                    sum += w[i];
+                    recorded++;
+                }
+            }
+            merged[i] = start[i] != 0 ? start[i] : recorded == 0 ? 0 : sum / recorded;
+        }
+        return merged;
+    }
+
     private void requireInit(int tasks) {
         if (weights == null) {
             throw new IllegalStateException("GradNorm is not initialised: build the network with it");

@@ -5,13 +5,17 @@ import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * What the workers of one averaging round produced, summed: the states each worker ended the round with
- * (parameters, updater state, combinator state), and the step statistics the driver reports (losses
- * weighted by labelled examples, labelled counts, weights, penalty, steps, examples). Partial sums of
- * several workers add up with {@link #add}; the driver divides by {@link #workers()}.
+ * What the workers of one averaging round produced: the sums of the states each worker ended the round with
+ * (parameters, updater state), each worker's combinator state by worker index (the combinator merges them,
+ * {@link org.mtl4j.core.LossCombinator#mergeStates}), and the step statistics the driver reports (losses
+ * weighted by labelled examples, labelled counts, weights, penalty, steps, examples). Partial results of
+ * several workers add up with {@link #add}; the driver divides the sums by {@code workers}.
  */
 final class RoundResult implements Serializable {
 
@@ -23,7 +27,7 @@ final class RoundResult implements Serializable {
     long examples;
     double[] params;
     double[] updater;
-    double[] combinator;
+    TreeMap<Integer, double[]> combinators = new TreeMap<>();
     double[] lossSums;
     long[] labelled;
     double[] weightSums;
@@ -35,15 +39,15 @@ final class RoundResult implements Serializable {
         return new RoundResult();
     }
 
-    /** One worker's round: its final state and the steps it took. */
-    static RoundResult of(ModelState end, StepResult[] steps) {
+    /** Worker {@code worker}'s round: its final state and the steps it took. */
+    static RoundResult of(int worker, ModelState end, StepResult[] steps) {
         RoundResult r = new RoundResult();
         r.workers = 1;
         r.maxSteps = steps.length;
         r.steps = steps.length;
         r.params = end.params();
         r.updater = end.updater();
-        r.combinator = end.combinator();
+        r.combinators.put(worker, end.combinator());
         int tasks = steps[0].losses().size();
         r.lossSums = new double[tasks];
         r.labelled = new long[tasks];
@@ -76,7 +80,11 @@ final class RoundResult implements Serializable {
         examples += other.examples;
         addInto(params, other.params);
         addInto(updater, other.updater);
-        addInto(combinator, other.combinator);
+        for (Map.Entry<Integer, double[]> e : other.combinators.entrySet()) {
+            if (combinators.putIfAbsent(e.getKey(), e.getValue()) != null) {
+                throw new IllegalStateException("worker " + e.getKey() + " returned two results in one round");
+            }
+        }
         addInto(lossSums, other.lossSums);
         addInto(weightSums, other.weightSums);
         addInto(headWeightSums, other.headWeightSums);
@@ -110,6 +118,11 @@ final class RoundResult implements Serializable {
         return m;
     }
 
+    /** The workers' combinator states in worker order. */
+    List<double[]> combinatorStates() {
+        return new ArrayList<>(combinators.values());
+    }
+
     private RoundResult copy() {
         RoundResult c = new RoundResult();
         c.workers = workers;
@@ -118,7 +131,7 @@ final class RoundResult implements Serializable {
         c.examples = examples;
         c.params = params.clone();
         c.updater = updater.clone();
-        c.combinator = combinator.clone();
+        combinators.forEach((k, v) -> c.combinators.put(k, v.clone()));
         c.lossSums = lossSums.clone();
         c.labelled = labelled.clone();
         c.weightSums = weightSums.clone();

@@ -44,21 +44,24 @@ import java.util.UUID;
  * state, the combinator's {@link org.mtl4j.core.LossCombinator#state() state} and the iteration and epoch
  * counts (the network's configuration travels once per run, as a saved model). Every worker (one partition)
  * sets that state into its copy of the network and trains {@code averagingFrequency} of its minibatches with
- * the ordinary mtl4j step ({@link MultiTaskNetwork#fit(MultiDataSet)}); {@code treeAggregate} sums what the
- * workers end with; the driver divides by the number of workers that trained and sets the means into its
- * network. Because everything is averaged as one flat array, every sharing strategy (the cross-stitch and
- * sluice units live in the parameter vector) and every combinator works unchanged.
+ * the ordinary mtl4j step ({@link MultiTaskNetwork#fit(MultiDataSet)}); {@code treeAggregate} sums the
+ * parameters and updater states the workers end with and collects their combinator states; the driver divides
+ * the sums by the number of workers that trained, merges the combinator states and sets the result into its
+ * network. Because parameters are averaged as one flat array, every sharing strategy (the cross-stitch and
+ * sluice units live in the parameter vector) works unchanged.
  *
  * <p><b>What is averaged.</b> Parameters; the updater state (Adam's moments, momentum), unless
  * {@link Builder#averageUpdaterState(boolean) averageUpdaterState(false)} keeps the driver's, so that every
- * round starts the workers' updaters from the state before the round; and the combinator's state. A
- * combinator's state is plain numbers, so it is averaged like the parameters: learned scalars and their
- * optimiser moments (uncertainty weighting's log-variances, GradNorm's weights) are parameters by another
- * name; where a combinator keeps a sum and a count and uses their ratio (dynamic weight average's and
- * GradNorm's per-epoch loss sums and counts), the ratio of the means is the mean over all the workers'
- * minibatches; initial losses become the mean of the workers' first losses; and counters (a step or epoch
- * count), equal on every worker, stay as they are. With one worker the mean is the worker's own state, so
- * training equals local training.
+ * round starts the workers' updaters from the state before the round. The combinator's state is not
+ * averaged here: each worker's is collected and the combinator merges them
+ * ({@link org.mtl4j.core.LossCombinator#mergeStates}). The default merge is the element-wise mean: learned
+ * scalars and their optimiser moments (uncertainty weighting's log-variances, GradNorm's weights) are
+ * parameters by another name; where a combinator keeps a sum and a count and uses their ratio (dynamic weight
+ * average's and GradNorm's per-epoch loss sums and counts), the ratio of the means is the mean over all the
+ * workers' minibatches; counters (a step or epoch count), equal on every worker, stay as they are. GradNorm's
+ * initial losses are the mean over the workers that recorded one, so a worker that saw no labelled example of
+ * a task does not pull that task's {@code L_t(0)} towards 0. With one worker every merge is the worker's own
+ * state, so training equals local training.
  *
  * <p><b>Iteration and epoch counts.</b> The driver's iteration count advances by the steps each worker took
  * in a round: {@code averagingFrequency}, fewer in an epoch's last round when the partitions run short. So a
@@ -231,7 +234,8 @@ public final class SparkTrainer {
             }
             new ModelState(RoundResult.mean(sum.params, sum.workers),
                     averageUpdaterState ? RoundResult.mean(sum.updater, sum.workers) : state.updater(),
-                    RoundResult.mean(sum.combinator, sum.workers), state.iteration() + sum.maxSteps, epoch)
+                    network.losses().mergeStates(state.combinator(), sum.combinatorStates()),
+                    state.iteration() + sum.maxSteps, epoch)
                     .applyTo(network, true);
             StepResult step = sum.asStep(names, state.iteration(), epoch);
             all.forEach(l -> l.onStep(network, step));

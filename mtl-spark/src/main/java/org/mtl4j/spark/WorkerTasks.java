@@ -68,7 +68,7 @@ final class WorkerTasks {
             for (int i = 0; i < steps.length; i++) {
                 steps[i] = network.fit(slice.get(i)._2());
             }
-            RoundResult result = RoundResult.of(ModelState.of(network), steps);
+            RoundResult result = RoundResult.of(TaskContext.getPartitionId(), ModelState.of(network), steps);
             start.giveBack(network);
             return List.of(result).iterator();
         }
