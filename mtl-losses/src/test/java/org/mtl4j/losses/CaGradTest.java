@@ -1,22 +1,14 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
-import java.io.File;
-import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -25,12 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mtl4j.losses.PcGradTest.assertSplitGradient;
 import static org.mtl4j.losses.PcGradTest.batch;
-import static org.mtl4j.losses.PcGradTest.combination;
-import static org.mtl4j.losses.PcGradTest.dot;
+import static org.mtl4j.core.testing.GradientVectors.combination;
+import static org.mtl4j.core.testing.GradientVectors.dot;
 import static org.mtl4j.losses.PcGradTest.encoderGradients;
-import static org.mtl4j.losses.PcGradTest.losses;
+import static org.mtl4j.core.testing.GradientVectors.losses;
 import static org.mtl4j.losses.PcGradTest.network;
-import static org.mtl4j.losses.PcGradTest.randomGradients;
+import static org.mtl4j.core.testing.GradientVectors.randomGradients;
 
 /**
  * CAGrad (Liu et al. 2021): the average gradient at c = 0, an independent one-dimensional solve of the dual for
@@ -39,9 +31,6 @@ import static org.mtl4j.losses.PcGradTest.randomGradients;
  * errors. Vector and network fixtures come from {@link PcGradTest}.
  */
 class CaGradTest {
-
-    @TempDir
-    File dir;
 
     /**
      * The two-task coefficients solved here in one dimension: with {@code g_w = x g1 + (1 - x) g2} the dual
@@ -176,12 +165,12 @@ class CaGradTest {
     @Test
     void aTaskWithoutLabelsIsLeftOutAndTheOthersAverage() {
         double[][] g = {{3, 1}, {1, 0}, {0, 2}};
-        TaskLosses all = PcGradTest.losses(g);
+        TaskLosses all = losses(g);
         TaskLosses unlabelled = new TaskLosses(all.taskNames(), all.losses(), new int[]{0, 4, 4}, 0, 0,
                 all.gradients(), all.gram());
         double[] w = new CaGrad(0).combine(unlabelled).weights();
         assertArrayEquals(new double[]{0, 0.5, 0.5}, w, 0.0, "c = 0: the average of the two labelled tasks");
-        double[] twoTasks = new CaGrad(0.5).combine(PcGradTest.losses(g[1], g[2])).weights();
+        double[] twoTasks = new CaGrad(0.5).combine(losses(g[1], g[2])).weights();
         double[] withUnlabelled = new CaGrad(0.5).combine(unlabelled).weights();
         assertArrayEquals(new double[]{0, twoTasks[0], twoTasks[1]}, withUnlabelled, 0.0);
     }
@@ -207,37 +196,6 @@ class CaGradTest {
         assertArrayEquals(twoTaskCoefficients(0.5, g[0], g[1]), result.weights().weights(), 1e-8);
         assertArrayEquals(new double[]{1, 1}, result.weights().headWeights(), 0.0);
         assertSplitGradient(net, result.gradient(), batch, result.weights().weights(), new double[]{1, 1});
-    }
-
-    @Test
-    void saveAndLoadKeepEveryOptionSoResumedTrainingEqualsUninterrupted() throws IOException {
-        CaGrad config = CaGrad.builder().c(0.3).gradients(SharedGradients.REPRESENTATION)
-                .rescale(CaGrad.Rescale.ONE_PLUS_C).sumScale(true).build();
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        String json = mapper.writeValueAsString(config);
-        assertEquals(mapper.readTree("{\"c\":0.3,\"gradients\":\"REPRESENTATION\",\"rescale\":\"ONE_PLUS_C\","
-                + "\"sumScale\":true}"), mapper.readTree(json), json);
-        assertEquals(new CaGrad(), mapper.readValue(mapper.writeValueAsString(new CaGrad()), CaGrad.class));
-
-        List<MultiDataSet> data = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            data.add(batch(40 + i, 8, 2));
-        }
-        MultiTaskNetwork uninterrupted = network(config, new Adam(0.01), 2);
-        data.forEach(uninterrupted::fit);
-        MultiTaskNetwork interrupted = network(config, new Adam(0.01), 2);
-        data.subList(0, 3).forEach(interrupted::fit);
-        File file = new File(dir, "cagrad.mtl4j");
-        interrupted.save(file);
-        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
-        CaGrad loaded = (CaGrad) resumed.losses();
-        assertEquals(config, loaded);
-        assertEquals(0.3, loaded.getC(), 0.0);
-        assertEquals(SharedGradients.REPRESENTATION, loaded.getGradients());
-        assertEquals(CaGrad.Rescale.ONE_PLUS_C, loaded.getRescale());
-        assertTrue(loaded.isSumScale());
-        data.subList(3, 6).forEach(resumed::fit);
-        assertArrayEquals(uninterrupted.params().toDoubleVector(), resumed.params().toDoubleVector(), "bit for bit");
     }
 
     @Test

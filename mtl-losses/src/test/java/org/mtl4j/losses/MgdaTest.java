@@ -1,8 +1,6 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.StepResult;
@@ -14,12 +12,8 @@ import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
-import java.io.File;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -30,12 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mtl4j.losses.PcGradTest.assertSplitGradient;
 import static org.mtl4j.losses.PcGradTest.batch;
-import static org.mtl4j.losses.PcGradTest.combination;
-import static org.mtl4j.losses.PcGradTest.dot;
+import static org.mtl4j.core.testing.GradientVectors.combination;
+import static org.mtl4j.core.testing.GradientVectors.dot;
 import static org.mtl4j.losses.PcGradTest.encoderGradients;
-import static org.mtl4j.losses.PcGradTest.losses;
+import static org.mtl4j.core.testing.GradientVectors.losses;
 import static org.mtl4j.losses.PcGradTest.network;
-import static org.mtl4j.losses.PcGradTest.select;
 
 /**
  * MGDA-UB (Sener and Koltun 2018): the two-gradient closed form, Frank-Wolfe against an exact min-norm point
@@ -44,9 +37,6 @@ import static org.mtl4j.losses.PcGradTest.select;
  * fixtures come from {@link PcGradTest}.
  */
 class MgdaTest {
-
-    @TempDir
-    File dir;
 
     /** The closed form for two vectors: the weight on g1 is clamp(((g2 - g1) . g2) / ||g1 - g2||^2, 0, 1). */
     private static double[] twoVectorMinNorm(double[] g1, double[] g2) {
@@ -200,7 +190,7 @@ class MgdaTest {
     void aTaskWithoutLabelsIsLeftOutInsteadOfStoppingTheSharedParameters() {
         // kept in, the unlabelled task's zero gradient is the min-norm point: weights (1, 0, 0), no update
         double[][] g = {{0, 0}, {1, 0}, {0, 2}};
-        TaskLosses all = PcGradTest.losses(g);
+        TaskLosses all = losses(g);
         TaskLosses unlabelled = new TaskLosses(all.taskNames(), all.losses(), new int[]{0, 4, 4}, 0, 0,
                 all.gradients(), all.gram());
         double[] w = new Mgda().combine(unlabelled).weights();
@@ -273,37 +263,6 @@ class MgdaTest {
         assertArrayEquals(expected, g.weights().weights(), 1e-12);
         assertArrayEquals(g.weights().weights(), g.weights().headWeights(), 0.0);
         assertSplitGradient(net, g.gradient(), batch, expected, expected);
-    }
-
-    @Test
-    void saveAndLoadKeepEveryOptionSoResumedTrainingEqualsUninterrupted() throws IOException {
-        Mgda config = Mgda.builder().gradients(SharedGradients.SHARED_PARAMETERS).normalization(
-                Mgda.Normalization.LOSS_L2).rawGradients(true).weightHeads(true).maxIterations(37).build();
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        String json = mapper.writeValueAsString(config);
-        assertEquals(mapper.readTree("{\"gradients\":\"SHARED_PARAMETERS\",\"normalization\":\"LOSS_L2\","
-                + "\"rawGradients\":true,\"weightHeads\":true,\"maxIterations\":37}"), mapper.readTree(json), json);
-        assertEquals(new Mgda(), mapper.readValue(mapper.writeValueAsString(new Mgda()), Mgda.class));
-
-        List<MultiDataSet> data = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            data.add(batch(20 + i, 8, 2));
-        }
-        MultiTaskNetwork uninterrupted = network(config, new Adam(0.01), 2);
-        data.forEach(uninterrupted::fit);
-        MultiTaskNetwork interrupted = network(config, new Adam(0.01), 2);
-        data.subList(0, 3).forEach(interrupted::fit);
-        File file = new File(dir, "mgda.mtl4j");
-        interrupted.save(file);
-        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
-        Mgda loaded = (Mgda) resumed.losses();
-        assertEquals(config, loaded);
-        assertEquals(SharedGradients.SHARED_PARAMETERS, loaded.getGradients());
-        assertEquals(Mgda.Normalization.LOSS_L2, loaded.getNormalization());
-        assertTrue(loaded.isRawGradients() && loaded.isWeightHeads());
-        assertEquals(37, loaded.getMaxIterations());
-        data.subList(3, 6).forEach(resumed::fit);
-        assertArrayEquals(uninterrupted.params().toDoubleVector(), resumed.params().toDoubleVector(), "bit for bit");
     }
 
     @Test

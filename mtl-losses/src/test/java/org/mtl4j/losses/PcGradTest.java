@@ -1,16 +1,13 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.Head;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.Task;
-import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.ParamLayout;
 import org.mtl4j.core.testing.RandomData;
@@ -20,13 +17,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
-import java.io.File;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -37,70 +30,22 @@ import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.mtl4j.core.testing.GradientVectors.combination;
+import static org.mtl4j.core.testing.GradientVectors.dot;
+import static org.mtl4j.core.testing.GradientVectors.gram;
+import static org.mtl4j.core.testing.GradientVectors.losses;
+import static org.mtl4j.core.testing.GradientVectors.randomGradients;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * PCGrad (Yu et al. 2020, Algorithm 1): hand-computed projections of two gradients, an independent vector
- * implementation for several, orders fixed by the seed and iteration, the network's split backward,
- * persistence of every option and configuration errors. Its vector and network fixtures (losses of explicit
- * gradients, a small double-precision network, each task's own gradient from one-hot fixed weights) serve
- * {@link MgdaTest} and {@link CaGradTest} too.
+ * implementation for several, orders fixed by the seed and iteration, the network's split backward and
+ * configuration errors. Its network fixtures (a small double-precision network, each task's own gradient from
+ * one-hot fixed weights) serve {@link MgdaTest} and {@link CaGradTest} too.
  */
 class PcGradTest {
-
-    @TempDir
-    File dir;
-
-    /** Losses at {@code iteration} of explicit gradient vectors, with their Gram matrix computed here. */
-    static TaskLosses losses(long iteration, double[] values, double[][] g) {
-        List<String> names = new ArrayList<>();
-        List<INDArray> rows = new ArrayList<>();
-        for (int t = 0; t < g.length; t++) {
-            names.add("t" + t);
-            rows.add(Nd4j.create(g[t]));
-        }
-        int[] labelled = new int[g.length];
-        Arrays.fill(labelled, 4);
-        return new TaskLosses(names, values, labelled, iteration, 0, rows, gram(g));
-    }
-
-    /** Losses (all 1) at iteration 0 of explicit gradient vectors. */
-    static TaskLosses losses(double[]... g) {
-        double[] ones = new double[g.length];
-        Arrays.fill(ones, 1);
-        return losses(0, ones, g);
-    }
-
-    static double[][] gram(double[]... g) {
-        double[][] m = new double[g.length][g.length];
-        for (int i = 0; i < g.length; i++) {
-            for (int j = 0; j < g.length; j++) {
-                m[i][j] = dot(g[i], g[j]);
-            }
-        }
-        return m;
-    }
-
-    static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
-    /** {@code sum_t c_t g_t}. */
-    static double[] combination(double[] c, double[]... g) {
-        double[] d = new double[g[0].length];
-        for (int t = 0; t < g.length; t++) {
-            for (int k = 0; k < d.length; k++) {
-                d[k] += c[t] * g[t][k];
-            }
-        }
-        return d;
-    }
 
     /** A hard-sharing network (double precision): task c (classification, dense head), r (2 outputs), s (3 tasks). */
     static MultiTaskNetwork network(LossCombinator losses, IUpdater updater, int tasks) {
@@ -196,17 +141,6 @@ class PcGradTest {
         return new Projection(projected, orders);
     }
 
-    /** Standard normal gradient vectors. */
-    static double[][] randomGradients(Random r, int tasks, int dims) {
-        double[][] g = new double[tasks][dims];
-        for (double[] v : g) {
-            for (int k = 0; k < dims; k++) {
-                v[k] = r.nextGaussian();
-            }
-        }
-        return g;
-    }
-
     @Test
     void gradientsWithoutConflictAreLeftAlone() {
         TaskWeights orthogonal = new PcGrad().combine(losses(new double[]{1, 0}, new double[]{0, 3}));
@@ -290,44 +224,6 @@ class PcGradTest {
                 1e-12, "seed 0, iteration 0");
         assertSplitGradient(net, result.gradient(), batch, c, new double[]{1, 1, 1});
         assertEquals(result.weights(), net.fit(batch).weights(), "the step draws the orders gradient() drew");
-    }
-
-    @Test
-    void saveAndLoadKeepEveryOptionSoResumedTrainingEqualsUninterrupted() throws IOException {
-        PcGrad config = PcGrad.builder().gradients(SharedGradients.REPRESENTATION).mean(true).seed(42).build();
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        String json = mapper.writeValueAsString(config);
-        assertEquals(mapper.readTree("{\"gradients\":\"REPRESENTATION\",\"mean\":true,\"seed\":42}"),
-                mapper.readTree(json), json);
-        assertEquals(new PcGrad(), mapper.readValue(mapper.writeValueAsString(new PcGrad()), PcGrad.class));
-
-        List<MultiDataSet> data = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            data.add(batch(6 + i, 8, 3));
-        }
-        MultiTaskNetwork uninterrupted = network(config, new Adam(0.01), 3);
-        List<TaskWeights> expected = new ArrayList<>();
-        data.forEach(b -> expected.add(uninterrupted.fit(b).weights()));
-        MultiTaskNetwork interrupted = network(config, new Adam(0.01), 3);
-        List<TaskWeights> weights = new ArrayList<>();
-        data.subList(0, 3).forEach(b -> weights.add(interrupted.fit(b).weights()));
-        File file = new File(dir, "pcgrad.mtl4j");
-        interrupted.save(file);
-        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
-        PcGrad loaded = (PcGrad) resumed.losses();
-        assertEquals(config, loaded);
-        assertEquals(SharedGradients.REPRESENTATION, loaded.getGradients());
-        assertTrue(loaded.isMean());
-        assertEquals(42, loaded.getSeed());
-        assertEquals(3, resumed.iterationCount(), "the orders of the next step follow the iteration count");
-        data.subList(3, 6).forEach(b -> weights.add(resumed.fit(b).weights()));
-        assertEquals(expected, weights);
-        assertArrayEquals(uninterrupted.params().toDoubleVector(), resumed.params().toDoubleVector(), "bit for bit");
-        MultiTaskNetwork otherSeed = network(PcGrad.builder().gradients(SharedGradients.REPRESENTATION).mean(true)
-                .seed(43).build(), new Adam(0.01), 3);
-        List<TaskWeights> otherOrders = new ArrayList<>();
-        data.forEach(b -> otherOrders.add(otherSeed.fit(b).weights()));
-        assertTrue(!otherOrders.equals(expected), "orders matter on this data: a lost seed or iteration would show");
     }
 
     @Test

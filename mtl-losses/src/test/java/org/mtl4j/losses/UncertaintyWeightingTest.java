@@ -1,12 +1,9 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
-import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
@@ -16,10 +13,7 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
-import java.io.File;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +22,9 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Uncertainty weighting (Kendall et al. 2018): weights, the gradient of s, recovery of noise, persistence. */
 class UncertaintyWeightingTest {
-
-    @TempDir
-    File dir;
 
     private static MultiTaskNetwork network(UncertaintyWeighting losses, Task... tasks) {
         return MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(3, Activation.IDENTITY, 8)).tasks(tasks)
@@ -123,45 +113,6 @@ class UncertaintyWeightingTest {
         assertEquals(1.0, variances[0], 0.15, "sigma^2 of the quiet task");
         assertEquals(16.0, variances[1], 16 * 0.15, "sigma^2 of the loud task");
         assertEquals(16.0, variances[1] / variances[0], 16 * 0.25, "ratio");
-    }
-
-    @Test
-    void saveAndLoadKeepSAndItsUpdaterStateSoResumedTrainingEqualsUninterrupted() throws IOException {
-        RandomData d = new RandomData(5, DataType.DOUBLE);
-        List<MultiDataSet> data = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            data.add(RandomData.dataSet(d.gaussian(8, 3), new INDArray[]{d.gaussian(8, 1), d.oneHot(8, 2)}, null));
-        }
-        UncertaintyWeighting config = UncertaintyWeighting.builder().initialLogVariance(0.2).build();
-        MultiTaskNetwork uninterrupted = network(config, Task.regression("r"), Task.classification("c", 2));
-        UncertaintyWeighting second = UncertaintyWeighting.builder().initialLogVariance(0.2).build();
-        MultiTaskNetwork interrupted = network(second, Task.regression("r"), Task.classification("c", 2));
-        data.forEach(uninterrupted::fit);
-        data.subList(0, 3).forEach(interrupted::fit);
-        File file = new File(dir, "u.mtl4j");
-        interrupted.save(file);
-        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
-        UncertaintyWeighting loaded = (UncertaintyWeighting) resumed.losses();
-        assertEquals(second, loaded);
-        assertArrayEquals(second.state(), loaded.state(), 0.0);
-        assertEquals(2 + 2 * 2, loaded.state().length, "s and Adam's two moments per task");
-        data.subList(3, 6).forEach(resumed::fit);
-        Exact.assertSameValues(uninterrupted.params(), resumed.params());
-        assertArrayEquals(config.logVariances(), loaded.logVariances(), 0.0);
-    }
-
-    @Test
-    void configurationRoundTripsThroughDl4jJsonWithItsFieldNames() throws IOException {
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        UncertaintyWeighting u = UncertaintyWeighting.builder().initialLogVariance(-1)
-                .form(UncertaintyWeighting.Form.REGRESSION_FOR_ALL).updater(new Adam(0.5)).build();
-        String json = mapper.writeValueAsString(u);
-        assertEquals(u, mapper.readValue(json, UncertaintyWeighting.class));
-        for (String field : List.of("\"initialLogVariance\"", "\"form\"", "\"updater\"")) {
-            assertTrue(json.contains(field), field + " in " + json);
-        }
-        assertEquals(new UncertaintyWeighting(), mapper.readValue(mapper.writeValueAsString(new UncertaintyWeighting()),
-                UncertaintyWeighting.class));
     }
 
     @Test

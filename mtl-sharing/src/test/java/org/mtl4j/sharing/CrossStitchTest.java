@@ -3,11 +3,9 @@ package org.mtl4j.sharing;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TrainingHistory;
-import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
 import org.mtl4j.sharing.graph.CrossStitchVertex;
@@ -22,7 +20,6 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
-import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,9 +32,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Cross-stitch: equivalences, learned alphas, options, persistence and errors. */
 class CrossStitchTest {
-
-    @TempDir
-    File dir;
 
     private static MultiTaskNetwork.Builder twoTasks(CrossStitch sharing) {
         return MultiTaskNetwork.builder()
@@ -132,35 +126,11 @@ class CrossStitchTest {
     }
 
     @Test
-    void saveAndLoadKeepTheUnitsAndResumedTrainingEqualsUninterrupted() throws IOException {
-        CrossStitch sharing = CrossStitch.builder().init(0.8, 0.2).perChannel(true).learningRateMultiplier(3).build();
-        List<MultiDataSet> data = batches(4);
-        MultiTaskNetwork uninterrupted = twoTasks(sharing).updater(new Adam(0.01)).build();
-        MultiTaskNetwork interrupted = twoTasks(sharing).updater(new Adam(0.01)).build();
-        data.forEach(uninterrupted::fit);
-        data.subList(0, 2).forEach(interrupted::fit);
-        File file = new File(dir, "stitch.mtl4j");
-        interrupted.save(file);
-        MultiTaskNetwork resumed = MultiTaskNetwork.load(file);
-        assertEquals(sharing, resumed.sharing());
-        Exact.assertSameValues(interrupted.params(), resumed.params());
-        INDArray x = data.get(0).getFeatures(0);
-        Exact.assertSameOutputs(interrupted.output(x), resumed.output(x));
-        data.subList(2, 4).forEach(resumed::fit);
-        Exact.assertSameValues(uninterrupted.params(), resumed.params());
-    }
-
-    @Test
-    void configurationsRoundTripThroughDl4jJsonWithTheirFieldNames() throws IOException {
+    void theFrozenAblationAndTheUnitVertexRoundTripThroughDl4jJson() throws IOException {
         ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        CrossStitch sharing = CrossStitch.builder().init(0.7, 0.3).perChannel(true).learningRateMultiplier(2)
-                .frozen(true).build();
-        String json = mapper.writeValueAsString(sharing);
-        assertEquals(sharing, mapper.readValue(json, CrossStitch.class));
-        for (String field : List.of("\"init\"", "\"alphaSelf\"", "\"alphaOther\"", "\"perChannel\"",
-                "\"learningRateMultiplier\"", "\"frozen\"")) {
-            assertTrue(json.contains(field), field + " in " + json);
-        }
+        // the contract kit leaves frozen out: constant units fail its numeric gradient check by design
+        CrossStitch frozen = CrossStitch.builder().init(0.7, 0.3).frozen(true).build();
+        assertEquals(frozen, mapper.readValue(mapper.writeValueAsString(frozen), CrossStitch.class));
         CrossStitchVertex vertex = new CrossStitchVertex(1, 3, 4, new double[]{0.1, 0.8, 0.1}, true, new Adam(0.5));
         String vertexJson = mapper.writeValueAsString(vertex);
         assertEquals(vertex, mapper.readValue(vertexJson, org.deeplearning4j.nn.conf.graph.GraphVertex.class));

@@ -5,6 +5,8 @@ import org.mtl4j.core.TaskLosses;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
+import java.util.function.LongFunction;
+
 /**
  * A central finite-difference check of {@link MultiTaskNetwork#gradient} against the objective
  * {@code sum_t w_t L_t + penalty} computed by {@link MultiTaskNetwork#losses} and
@@ -28,7 +30,16 @@ public final class NumericGradient {
      */
     public static Report check(MultiTaskNetwork net, MultiDataSet data, double[] weights, double epsilon,
                                double maxRelError, double minAbsError) {
-        INDArray analytic = net.gradient(data).gradient();
+        return check(net, data, net.gradient(data).gradient(), i -> weights, epsilon, maxRelError, minAbsError);
+    }
+
+    /**
+     * Checks every parameter of {@code analytic}, a gradient of {@code net} on {@code data}, against the objective
+     * {@code sum_t w_t L_t + penalty} with the weights {@code weightsOf(i)} of parameter {@code i} (a gradient-level
+     * combinator weighs the encoder and the heads differently).
+     */
+    public static Report check(MultiTaskNetwork net, MultiDataSet data, INDArray analytic, LongFunction<double[]> weightsOf,
+                               double epsilon, double maxRelError, double minAbsError) {
         INDArray params = net.params();
         int failed = 0;
         long worst = -1;
@@ -38,6 +49,7 @@ public final class NumericGradient {
         for (long i = 0; i < params.length(); i++) {
             double original = params.getDouble(i);
             params.putScalar(i, original + epsilon);
+            double[] weights = weightsOf.apply(i);
             double plus = objective(net, data, weights);
             params.putScalar(i, original - epsilon);
             double minus = objective(net, data, weights);
