@@ -321,6 +321,36 @@ class GradNormTest {
     }
 
     @Test
+    void workerStatesMergeByTheMeanButAnInitialLossOnlyOverTheWorkersThatRecordedOne() {
+        GradNorm g = GradNorm.builder().updater(new Sgd(0.1)).build();
+        g.init(tasks(2));
+        double[] start = g.state();
+        int at = start.length - 6;
+        assertEquals(2, at, "weights, then L(0), first-epoch sums and counts (Sgd keeps no state)");
+        double[] a = start.clone();
+        double[] b = start.clone();
+        a[0] = 1.2;
+        a[1] = 0.8;
+        b[0] = 1.0;
+        b[1] = 1.0;
+        a[at] = 2;     // worker a recorded L_0(0) = 2 but saw no label of task 1
+        b[at] = 4;
+        b[at + 1] = 3;
+        a[at + 2] = 6; // first-epoch sums and counts
+        b[at + 2] = 2;
+        a[at + 4] = 3;
+        b[at + 4] = 1;
+        double[] merged = g.mergeStates(start, List.of(a, b));
+        assertArrayEquals(new double[]{1.1, 0.9, 3, 3, 4, 0, 2, 0}, merged, 1e-15);
+
+        double[] recorded = start.clone();
+        recorded[at] = 5;
+        a[at] = 5;
+        b[at] = 5;
+        assertEquals(5, g.mergeStates(recorded, List.of(a, b))[at], 0.0, "a recorded L(0) is kept as it is");
+    }
+
+    @Test
     void badConfigurationAndUseFailWithClearMessages() {
         for (double alpha : new double[]{-0.5, Double.NaN, Double.POSITIVE_INFINITY}) {
             assertEquals("GradNorm: alpha must be finite and >= 0, got " + alpha,

@@ -37,8 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * listing its combinators in {@link #combinators()}, one {@link ContractCase} line each.
  *
  * <p>Checked for every configuration: the JSON round trip; a saved model resumes bit for bit; {@code state()}
- * and {@code restoreState()} are inverse; a state of another task count and the case's refusals are refused
- * with a message naming them; steps on dense, convolutional and recurrent trunks and a task hierarchy give
+ * and {@code restoreState()} are inverse; merging the states of workers that agree gives their state back; a
+ * state of another task count and the case's refusals are refused with a message naming them; steps on dense, convolutional and recurrent trunks and a task hierarchy give
  * finite losses and move the parameters; and for a combinator that reads task gradients, the network's
  * gradient is a finite difference of {@code sum_t c_t L_t} with its coefficients held fixed.
  */
@@ -65,10 +65,11 @@ public interface LossCombinatorContract {
         List<MultiDataSet> epoch = TrunkFixtures.batches(Trunk.DENSE, DataType.FLOAT, 5, 3, 8);
         for (int k = 0; k < c.size(); k++) {
             int config = k;
-            // saved mid-epoch (after 4 steps of 3-step epochs) and at an epoch boundary (after 6)
-            for (int savedAfter : new int[]{4, 6}) {
+            // four 3-step epochs saved mid-epoch 1, at the boundary to epoch 2 and mid-epoch 2 (when a history of
+            // two epochs is kept)
+            for (int savedAfter : new int[]{4, 6, 7}) {
                 ContractChecks.assertResumesBitForBit(() -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                        .losses(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 3,
+                        .losses(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 4,
                         savedAfter, Files.createDirectories(dir.resolve("config" + k)));
             }
         }
@@ -77,15 +78,16 @@ public interface LossCombinatorContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("combinators")
     default void restoreStateIsTheInverseOfStateAndTheNextStepsAgree(ContractCase<LossCombinator> c) {
-        List<TaskLosses> steps = stepLosses(3, 6);
+        // ten steps of two per epoch, restored mid-epoch 2: a history of two earlier epochs must come back
+        List<TaskLosses> steps = stepLosses(3, 10);
         for (int k = 0; k < c.size(); k++) {
             LossCombinator trained = initialised(c.configuration(k), 3);
-            steps.subList(0, 3).forEach(l -> step(trained, l));
+            steps.subList(0, 5).forEach(l -> step(trained, l));
             double[] state = trained.state();
             LossCombinator restored = initialised(c.configuration(k), 3);
             restored.restoreState(state.clone());
             ContractChecks.assertSameBits(state, restored.state(), c + " config " + k + ": state after restoreState");
-            for (TaskLosses l : steps.subList(3, 6)) {
+            for (TaskLosses l : steps.subList(5, 10)) {
                 assertEquals(step(trained, l), step(restored, l), c + " config " + k + ": weights after restoring");
                 ContractChecks.assertSameBits(trained.state(), restored.state(), c + " config " + k + ": state");
             }
@@ -118,6 +120,24 @@ public interface LossCombinatorContract {
             String message = assertThrows(IllegalArgumentException.class, () -> TrunkFixtures.dense(DataType.FLOAT, 3)
                     .losses(r.configuration().get()).build(), c + ": " + r.message()).getMessage();
             assertTrue(message.contains(r.message()), "expected \"" + r.message() + "\" in: " + message);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("combinators")
+    default void mergingTheStatesOfWorkersThatAgreeGivesTheirState(ContractCase<LossCombinator> c) {
+        List<TaskLosses> steps = stepLosses(3, 5);
+        for (int k = 0; k < c.size(); k++) {
+            LossCombinator combinator = initialised(c.configuration(k), 3);
+            double[] start = combinator.state();
+            steps.forEach(l -> step(combinator, l));
+            double[] end = combinator.state();
+            String config = c + " config " + k;
+            ContractChecks.assertSameBits(end, combinator.mergeStates(start, List.of(end.clone())),
+                    config + ": one worker's state (Spark with one worker equals local training)");
+            ContractChecks.assertSameBits(end, combinator.mergeStates(start, List.of(end.clone(), end.clone())),
+                    config + ": two workers that ended in one state");
+            ContractChecks.assertSameBits(end, combinator.state(), config + ": merging leaves the combinator's state");
         }
     }
 

@@ -55,10 +55,11 @@ public interface SharingStrategyContract {
         List<MultiDataSet> epoch = TrunkFixtures.batches(Trunk.DENSE, DataType.FLOAT, 5, 3, 8);
         for (int k = 0; k < c.size(); k++) {
             int config = k;
-            // saved mid-epoch (after 4 steps of 3-step epochs) and at an epoch boundary (after 6)
-            for (int savedAfter : new int[]{4, 6}) {
+            // four 3-step epochs saved mid-epoch 1, at the boundary to epoch 2 and mid-epoch 2 (when a history of
+            // two epochs is kept)
+            for (int savedAfter : new int[]{4, 6, 7}) {
                 ContractChecks.assertResumesBitForBit(() -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                        .sharing(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 3,
+                        .sharing(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 4,
                         savedAfter, Files.createDirectories(dir.resolve("config" + k)));
             }
         }
