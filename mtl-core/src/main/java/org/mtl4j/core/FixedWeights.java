@@ -11,12 +11,16 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Fixed task weights: the step minimises {@code sum_t w_t * L_t} with constant {@code w_t}. The default
- * combinator, with every weight 1 ({@link #equal()}), which is what a hand-wired multi-output DL4J
+ * Fixed task weights: the step minimises a weighted sum of the task losses with constant weights.
+ *
+ * <pre>
+ *   sum_t w_t * L_t,   w_t constant
+ * </pre>
+ * The default combinator, with every weight 1 ({@link #equal()}), which is what a hand-wired multi-output DL4J
  * {@code ComputationGraph} trains.
  *
- * <p>Weights are given in task order ({@link #of(double...)}) or by task name ({@link #of(Map)}; tasks
- * not named keep weight 1). Every weight must be finite and non-negative.
+ * <p>Weights are given in task order ({@link #of(double...)}) or by task name ({@link #of(Map)}; tasks not
+ * named keep weight 1). Every weight must be finite and non-negative.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class FixedWeights implements LossCombinator {

@@ -11,27 +11,39 @@ import java.util.Objects;
 
 /**
  * CAGrad, conflict-averse gradient descent (Liu, Liu, Jin, Stone and Liu, "Conflict-Averse Gradient Descent
- * for Multi-task Learning", NeurIPS 2021, Algorithm 1). With {@code g0 = (1/T) sum_t g_t}, the update
- * direction maximises the worst task's improvement {@code min_t g_t . d} within a ball
- * {@code ||d - g0|| <= c ||g0||} around the average gradient. Through its dual,
+ * for Multi-task Learning", NeurIPS 2021, Algorithm 1): the update direction maximises the worst task's
+ * improvement within a ball around the average gradient.
+ *
+ * <p>With {@code g0 = (1/T) sum_t g_t}, the direction d maximises {@code min_t g_t . d} within
+ * {@code ||d - g0|| <= c ||g0||}. Through its dual,
  * <pre>
  *   w = argmin_{w in simplex} g_w . g0 + sqrt(phi) ||g_w||,   g_w = sum_t w_t g_t,   phi = c^2 ||g0||^2,
  *   d = g0 + (sqrt(phi) / ||g_w||) g_w,
  * </pre>
  * so the shared parameters train on {@code sum_t (1/T + lambda w_t) g_t} with {@code lambda = sqrt(phi)/||g_w||},
- * and each head on its plain gradient. {@code c} defaults to 0.5 (in [0, 1); c = 0 is the average gradient,
- * i.e. equal weights 1/T). The dual is solved on the Gram matrix by projected gradient descent with
- * backtracking (until a step changes no weight by 1e-12, at most 10,000 iterations: the weights are within
- * about 1e-8 of the minimiser; the authors' code calls SciPy's SLSQP with tolerance 1e-6). A task with no
- * labelled example in the step is left out (weight 0, T counts the others).
- * The {@code g_t} are the gradients w.r.t. every encoder parameter by default, as in the paper (one encoder
- * backward per task); {@link Builder#gradients(SharedGradients)} can choose the representation's.
+ * and each head on its plain gradient. A task with no labelled example in the step is left out (weight 0, T
+ * counts the others).
  *
- * <p>Scale: {@code d} is on the scale of the average gradient, 1/T of what {@code FixedWeights.equal()}
- * (the sum of the losses) gives. Departures of the reference code, offered as options: the official code
- * rescales {@code d} by {@code 1/(1+c^2)} by default ({@link Rescale}), and multiplies it by T "to match the sum
- * loss" ({@link Builder#sumScale(boolean)}); LibMTL rescales by {@code 1/(1+c^2)} without the factor T. Both add
- * small constants (1e-8) under the square roots, which are left out here: a zero {@code g_w} gives {@code d = g0}.
+ * <p>Defaults and how it is computed:
+ * <ul>
+ *   <li>{@code c} defaults to 0.5 (in [0, 1); c = 0 is the average gradient, i.e. equal weights 1/T);</li>
+ *   <li>the {@code g_t} are the gradients w.r.t. every encoder parameter by default, as in the paper (one encoder
+ *       backward per task); {@link Builder#gradients(SharedGradients)} can choose the representation's;</li>
+ *   <li>the dual is solved on the Gram matrix by projected gradient descent with backtracking (until a step
+ *       changes no weight by 1e-12, at most 10,000 iterations: the weights are within about 1e-8 of the
+ *       minimiser; the authors' code calls SciPy's SLSQP with tolerance 1e-6);</li>
+ *   <li>scale: {@code d} is on the scale of the average gradient, 1/T of what {@code FixedWeights.equal()} (the
+ *       sum of the losses) gives.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code, offered as options:
+ * <ul>
+ *   <li>the official code rescales {@code d} by {@code 1/(1+c^2)} by default ({@link Rescale}), and multiplies it
+ *       by T "to match the sum loss" ({@link Builder#sumScale(boolean)});</li>
+ *   <li>LibMTL rescales by {@code 1/(1+c^2)} without the factor T.</li>
+ * </ul>
+ * Both add small constants (1e-8) under the square roots, which are left out here: a zero {@code g_w} gives
+ * {@code d = g0}.
  */
 public final class CaGrad implements LossCombinator {
 

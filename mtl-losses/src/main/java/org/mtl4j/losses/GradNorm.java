@@ -16,29 +16,41 @@ import java.util.Objects;
 
 /**
  * GradNorm (Chen, Badrinarayanan, Lee and Rabinovich, "GradNorm: Gradient Normalization for Adaptive Loss
- * Balancing in Deep Multitask Networks", ICML 2018, Algorithm 1). The step minimises {@code sum_t w_t L_t}
- * (heads included) with learned weights {@code w_t}, starting at 1. After each step the weights take one
- * updater step down
+ * Balancing in Deep Multitask Networks", ICML 2018, Algorithm 1): learned task weights that balance the
+ * tasks' gradient norms according to how fast each task trains.
+ *
+ * <p>The step minimises {@code sum_t w_t L_t} (heads included) with learned weights {@code w_t}, starting at 1.
+ * After each step the weights take one updater step down
  * <pre>
  *   L_grad = sum_t | G_t - Gbar r_t^alpha |,   G_t = w_t ||dL_t/dW||,   Gbar = mean_t G_t,
  *   r_t = Ltilde_t / mean_j Ltilde_j,   Ltilde_t = L_t / L_t(0),
  * </pre>
  * with the target {@code Gbar r_t^alpha} held constant, so {@code dL_grad/dw_t = sign(G_t - target_t) ||dL_t/dW||};
- * then they are renormalised to sum to T. {@code alpha} defaults to 1.5. W is the last shared layer (the
- * paper's choice: its weights and biases here; {@link SharedGradients#LAST_SHARED_LAYER}, one extra backward of
- * that layer per task); {@link Builder#gradients(SharedGradients)} can choose every shared parameter (LibMTL)
- * or the shared representation. The weights are trained by the network's updater configuration unless one is
- * given.
+ * then they are renormalised to sum to T.
  *
- * <p>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
- * {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
- * ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with no
- * labelled example in the first epoch takes its loss at its first labelled step after it). A task without
- * {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and its weight takes
- * no updater step (it still follows the renormalisation).
- * The paper leaves open what keeps the weights positive: here they are clipped at 0 before the
- * renormalisation (all 0 resets them to 1). Departures of the reference code: LibMTL parameterises the weights
- * as {@code T softmax(z)} and trains the heads on unweighted gradients; not offered.
+ * <p>Defaults:
+ * <ul>
+ *   <li>{@code alpha} 1.5;</li>
+ *   <li>W is the last shared layer (the paper's choice: its weights and biases here;
+ *       {@link SharedGradients#LAST_SHARED_LAYER}, one extra backward of that layer per task);
+ *       {@link Builder#gradients(SharedGradients)} can choose every shared parameter (LibMTL) or the shared
+ *       representation;</li>
+ *   <li>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
+ *       {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
+ *       ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with
+ *       no labelled example in the first epoch takes its loss at its first labelled step after it);</li>
+ *   <li>the weights are trained by the network's updater configuration unless one is given.</li>
+ * </ul>
+ *
+ * <p>A task without {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and
+ * its weight takes no updater step (it still follows the renormalisation). The paper leaves open what keeps the
+ * weights positive: here they are clipped at 0 before the renormalisation (all 0 resets them to 1).
+ *
+ * <p>Departures of the reference code:
+ * <ul>
+ *   <li>LibMTL parameterises the weights as {@code T softmax(z)} and trains the heads on unweighted gradients;
+ *       not offered.</li>
+ * </ul>
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class GradNorm implements LossCombinator {

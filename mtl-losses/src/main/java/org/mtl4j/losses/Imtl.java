@@ -16,7 +16,10 @@ import java.util.Objects;
 
 /**
  * IMTL, impartial multi-task learning (Liu, Li, Kuang, Xue, Chen, Yang, Liao and Zhang, "Towards Impartial
- * Multi-task Learning", ICLR 2021), in its three forms ({@link Mode}):
+ * Multi-task Learning", ICLR 2021): learned loss scales, a closed-form gradient balance, or both, so that no task
+ * dominates the shared parameters.
+ *
+ * <p>The three forms ({@link Mode}):
  * <ul>
  *   <li><b>IMTL-L</b> (loss balance): each loss becomes {@code e^{s_t} L_t - s_t} with a learned
  *   {@code s_t} (initial 0), trained by gradient steps on that scaled loss ({@code d/ds_t = e^{s_t} L_t - 1},
@@ -32,17 +35,27 @@ import java.util.Objects;
  *   ({@code e^{s_t} g_t}), so the shared coefficient of {@code g_t} is {@code alpha_t e^{s_t}} and the head
  *   weight {@code e^{s_t}}.</li>
  * </ul>
- * As in the paper, the {@code g_t} are the gradients w.r.t. the shared representation by default (flattened
+ *
+ * <p>Defaults: as in the paper, the {@code g_t} are the gradients w.r.t. the shared representation (flattened
  * over the minibatch); {@link Builder#gradients(SharedGradients)} can choose the shared parameters' (LibMTL's
  * default). {@code s} is trained by the network's updater configuration unless one is given; {@code s} and the
  * updater's state are the saved state.
  *
- * <p>Degenerate cases the paper leaves open: tasks whose gradient is zero (no labelled example in the step)
- * get {@code alpha_t = 0} and the closed form runs over the others; when {@code D U^T} is singular (two unit
- * gradients coincide, so every combination projects equally onto them) alpha is split equally over the tasks
- * with a gradient, which keeps the projections equal for two tasks but not onto a third one. A task with no
- * labelled example leaves its {@code s_t} alone. LibMTL inverts {@code D U^T} unguarded and sums
- * representation gradients over the minibatch.
+ * <p>Degenerate cases the paper leaves open:
+ * <ul>
+ *   <li>tasks whose gradient is zero (no labelled example in the step) get {@code alpha_t = 0} and the closed
+ *       form runs over the others;</li>
+ *   <li>when {@code D U^T} is singular (two unit gradients coincide, so every combination projects equally onto
+ *       them) alpha is split equally over the tasks with a gradient, which keeps the projections equal for two
+ *       tasks but not onto a third one;</li>
+ *   <li>a task with no labelled example leaves its {@code s_t} alone.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code (LibMTL), not offered:
+ * <ul>
+ *   <li>LibMTL inverts {@code D U^T} unguarded;</li>
+ *   <li>it sums representation gradients over the minibatch.</li>
+ * </ul>
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class Imtl implements LossCombinator {

@@ -12,21 +12,36 @@ import java.util.SplittableRandom;
 
 /**
  * PCGrad, projecting conflicting gradients (Yu, Kumar, Gupta, Levine, Hausman and Finn, "Gradient Surgery
- * for Multi-Task Learning", NeurIPS 2020, Algorithm 1). For each task i, starting from
- * {@code g_i^PC = g_i}, the other tasks j are visited in a random order drawn afresh for each i; whenever
- * {@code g_i^PC . g_j < 0} the conflicting component is removed, {@code g_i^PC -= (g_i^PC . g_j / ||g_j||^2) g_j},
- * always against the original {@code g_j}. The shared parameters train on {@code sum_i g_i^PC} (the paper's
- * sum; {@link Builder#mean(boolean)} divides by T as the popular PyTorch port does) and each head on its plain
- * gradient. The {@code g_t} are the gradients w.r.t. every encoder parameter by default (one encoder backward
- * per task); {@link Builder#gradients(SharedGradients)} can choose the representation's (cheaper, not in the
- * paper).
+ * for Multi-Task Learning", NeurIPS 2020, Algorithm 1): each task's gradient loses its components that
+ * conflict with the other tasks' gradients before they are summed.
  *
- * <p>Every projection is a linear combination of the original gradients, so {@code sum_i g_i^PC = sum_j c_j g_j}
- * with coefficients computed from the Gram matrix alone (each {@code c_j >= 1}); they are the weights returned.
- * The orders are a function of the seed (default 0) and the iteration count, so resumed training equals
- * uninterrupted. A task with a zero gradient removes nothing. Departures of the reference code: the official
- * TensorFlow code discards its shuffle (a fixed order) and lets a task project onto itself; LibMTL shuffles all
- * tasks, itself included, and adds 1e-8 to {@code ||g_j||^2}; neither is offered.
+ * <p>For each task i, starting from {@code g_i^PC = g_i}, the other tasks j are visited in a random order drawn
+ * afresh for each i; whenever {@code g_i^PC . g_j < 0} the conflicting component is removed,
+ * <pre>
+ *   g_i^PC -= (g_i^PC . g_j / ||g_j||^2) g_j,
+ * </pre>
+ * always against the original {@code g_j}. The shared parameters train on {@code sum_i g_i^PC} and each head on
+ * its plain gradient. A task with a zero gradient removes nothing.
+ *
+ * <p>Defaults and how it is computed:
+ * <ul>
+ *   <li>the paper's sum; {@link Builder#mean(boolean)} divides by T as the popular PyTorch port does;</li>
+ *   <li>the {@code g_t} are the gradients w.r.t. every encoder parameter by default (one encoder backward per
+ *       task); {@link Builder#gradients(SharedGradients)} can choose the representation's (cheaper, not in the
+ *       paper);</li>
+ *   <li>every projection is a linear combination of the original gradients, so
+ *       {@code sum_i g_i^PC = sum_j c_j g_j} with coefficients computed from the Gram matrix alone (each
+ *       {@code c_j >= 1}); they are the weights returned;</li>
+ *   <li>the orders are a function of the seed (default 0) and the iteration count, so resumed training equals
+ *       uninterrupted.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code, neither offered:
+ * <ul>
+ *   <li>the official TensorFlow code discards its shuffle (a fixed order) and lets a task project onto
+ *       itself;</li>
+ *   <li>LibMTL shuffles all tasks, itself included, and adds 1e-8 to {@code ||g_j||^2}.</li>
+ * </ul>
  */
 public final class PcGrad implements LossCombinator {
 

@@ -26,26 +26,40 @@ import java.util.Objects;
 
 /**
  * Cross-stitch networks (Misra, Shrivastava, Gupta and Hebert, "Cross-stitch Networks for Multi-task
- * Learning", CVPR 2016): one column (copy of the trunk) per task, and after every trunk stage a unit that
- * mixes the columns, {@code x~_i = sum_j alpha_ij x_j} (eq. 1), with {@code alpha} a learned T x T matrix
- * per stage, or one such matrix per channel ({@link Builder#perChannel(boolean)}). Each task's head reads
- * its own column's mixed output of the last stage (or of the stage it names with {@link Task#withStage}).
+ * Learning", CVPR 2016): one column (copy of the trunk) per task, mixed after every trunk stage by a learned
+ * unit.
  *
- * <p>Initialisation ({@link Init}): the paper's {@code (alpha_S, alpha_D)} with self weight 0.9 and the
- * rest split evenly, {@code 0.1 / (T - 1)} (the paper's two-task choice (0.9, 0.1) generalised), by
- * default; identity (independent columns); or uniform {@code 1/T}. The paper trains the units with a
- * larger learning rate than the columns; {@link Builder#learningRateMultiplier(double)} scales the
- * network updater's learning rate for the units (default 1, i.e. no scaling).
+ * <p>The unit after a stage computes
+ * <pre>
+ *   x~_i = sum_j alpha_ij x_j        (eq. 1)
+ * </pre>
+ * with {@code alpha} a learned T x T matrix per stage, or one such matrix per channel
+ * ({@link Builder#perChannel(boolean)}). Each task's head reads its own column's mixed output of the last stage
+ * (or of the stage it names with {@link Task#withStage}).
  *
- * <p>Reference code and departures: the paper reports that the units need a learning rate 10^2 to 10^3
- * times the base rate, and Vandenhende et al.'s PyTorch reimplementation trains them at 100x with SGD
- * (noting that Adam failed); the default multiplier here is 1 because with adaptive updaters (Adam, the
- * default) a large multiplier makes the units jump: set it, with SGD, to follow the paper. A multiplier
- * cannot scale a learning-rate schedule (an error says so). LibMTL initialises alpha to all ones and
- * puts no unit after the last stage; here every stage, the last included, ends with a unit (as in the
- * paper's figure and in Vandenhende et al.), and the paper's convex {@code (alpha_S, alpha_D)} is the default.
- * Columns start from a fresh initialisation; starting them from trained single-task networks, which the
- * paper found better, is up to the user (copy parameters with {@code graph().setParam}).
+ * <p>Defaults:
+ * <ul>
+ *   <li>initialisation ({@link Init}): the paper's {@code (alpha_S, alpha_D)} with self weight 0.9 and the rest
+ *       split evenly, {@code 0.1 / (T - 1)} (the paper's two-task choice (0.9, 0.1) generalised); the
+ *       alternatives are identity (independent columns) and uniform {@code 1/T};</li>
+ *   <li>learning rate: the paper trains the units with a larger learning rate than the columns;
+ *       {@link Builder#learningRateMultiplier(double)} scales the network updater's learning rate for the units
+ *       (default 1, i.e. no scaling).</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and the reference code:
+ * <ul>
+ *   <li>The paper reports that the units need a learning rate 10^2 to 10^3 times the base rate, and Vandenhende
+ *       et al.'s PyTorch reimplementation trains them at 100x with SGD (noting that Adam failed). The default
+ *       multiplier here is 1 because with adaptive updaters (Adam, the default) a large multiplier makes the
+ *       units jump: set it, with SGD, to follow the paper. A multiplier cannot scale a learning-rate schedule
+ *       (an error says so).</li>
+ *   <li>LibMTL initialises alpha to all ones and puts no unit after the last stage; here every stage, the last
+ *       included, ends with a unit (as in the paper's figure and in Vandenhende et al.), and the paper's convex
+ *       {@code (alpha_S, alpha_D)} is the default.</li>
+ *   <li>Columns start from a fresh initialisation; starting them from trained single-task networks, which the
+ *       paper found better, is up to the user (copy parameters with {@code graph().setParam}).</li>
+ * </ul>
  *
  * <p>The units are DL4J graph vertices ({@link CrossStitchVertex}, named {@code stitch_<stage>_<column>}), so
  * their weights sit in the network's flat parameter vector and are saved with it. They read one

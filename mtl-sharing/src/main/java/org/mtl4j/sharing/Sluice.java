@@ -28,36 +28,53 @@ import java.util.Objects;
 
 /**
  * Sluice networks (Ruder, Bingel, Augenstein and Sogaard, "Latent Multi-task Architecture Learning",
- * AAAI 2019): one column per task; after every trunk stage each column's output is split into K
- * subspaces (default 2) along the feature dimension, and a learned {@code (T K) x (T K)} matrix alpha mixes
- * all subspaces of all tasks ({@link SluiceVertex}, named {@code sluice_<stage>_<column>}, reading the stage's
- * {@link MixingStageVertex} {@code sluice_<stage>}, which mixes them all in one matrix product). A penalty
- * {@code lambda * sum_t sum_{k<k'} ||G_{t,k}^T G_{t,k'}||_F^2} on each stage's subspace outputs pushes
- * the subspaces of a column apart (the paper's orthogonality constraint). Its default weight is 0 (off),
- * as in the authors' code: the penalty is not normalised, so its scale grows with the square of the
- * minibatch's activations (on the bench's 256-wide MLP at batch 128, lambda 0.01 gave a penalty of about
- * 78,000 against task losses of about 7); choose lambda for your data and batch size. Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by
- * default a learned weighted sum, {@code beta} initialised to 0.9 on the last stage and the rest split
- * evenly ({@code sluice_beta_<column>}, a learned weighted sum, {@link LayerStitchVertex}); or a
- * plain sum, a concatenation, or the last stage alone. The weighted and plain sums need stages of equal
- * width.
+ * AAAI 2019): one column per task, whose stage outputs are split into subspaces that a learned matrix mixes
+ * across all tasks, and whose stages a learned layer stitch combines into the task's representation.
  *
- * <p>Alpha starts at {@code 0.9} on each subspace's own entry and splits {@code 0.1} evenly over the other
- * {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default); {@link CrossStitch.Init}
- * also offers identity and uniform. With K = 1, lambda = 0 and {@link Beta#LAST} a sluice network is a
- * cross-stitch network. Read the learned weights with {@link #alphas} and {@link #betas}.
+ * <p>After every trunk stage each column's output is split into K subspaces along the feature dimension, and a
+ * learned {@code (T K) x (T K)} matrix alpha mixes all subspaces of all tasks ({@link SluiceVertex}, named
+ * {@code sluice_<stage>_<column>}, reading the stage's {@link MixingStageVertex} {@code sluice_<stage>}, which
+ * mixes them all in one matrix product). A penalty on each stage's subspace outputs pushes the subspaces of a
+ * column apart (the paper's orthogonality constraint):
+ * <pre>
+ *   lambda * sum_t sum_{k&lt;k'} ||G_{t,k}^T G_{t,k'}||_F^2
+ * </pre>
+ * Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by default a
+ * learned weighted sum ({@code sluice_beta_<column>}, {@link LayerStitchVertex}); or a plain sum, a
+ * concatenation, or the last stage alone. The weighted and plain sums need stages of equal width. With K = 1,
+ * lambda = 0 and {@link Beta#LAST} a sluice network is a cross-stitch network. Read the learned weights with
+ * {@link #alphas} and {@link #betas}.
  *
- * <p>Reference code and departures: the paper leaves open whether G are weights or activations. Here the
- * penalty is on each column's stage output (activations) before the alpha mixing, with every example
- * (and time step or pixel) a row of G, unnormalised: it grows with the minibatch size and the sequence
- * length, so lambda must be tuned together with them (a TensorFlow reimplementation in deepchem does the
- * same). The authors' code (sebastianruder/sluice-networks) instead penalises LSTM weight matrices, only
- * for K = 2: {@link Builder#orthogonality(Orthogonality)} with {@link Orthogonality#WEIGHTS} penalises the
- * weights of every dense, convolution and LSTM column layer split by output units (LSTM gate blocks kept
- * aligned), for any K. The authors' code initialises alpha uniformly by default
- * ({@link CrossStitch.Init#UNIFORM} here) and beta as here (0.9 on the last layer, not normalised); its
- * defaults are K = 1 and no penalty; this class follows the paper's K = 2 and the code's lambda = 0. K > 2
- * sums the penalty over all pairs of subspaces.
+ * <p>Defaults:
+ * <ul>
+ *   <li>K = 2 subspaces (the paper's);</li>
+ *   <li>lambda = 0 (the penalty is off), as in the authors' code: the penalty is not normalised, so its scale
+ *       grows with the square of the minibatch's activations (on the bench's 256-wide MLP at batch 128, lambda
+ *       0.01 gave a penalty of about 78,000 against task losses of about 7); choose lambda for your data and
+ *       batch size;</li>
+ *   <li>alpha starts at {@code 0.9} on each subspace's own entry and splits {@code 0.1} evenly over the other
+ *       {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default);
+ *       {@link CrossStitch.Init} also offers identity and uniform;</li>
+ *   <li>beta is a learned weighted sum ({@link Beta#WEIGHTED}) initialised to 0.9 on the last stage and the rest
+ *       split evenly.</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and the reference code:
+ * <ul>
+ *   <li>The paper leaves open whether G are weights or activations. Here the penalty is on each column's stage
+ *       output (activations) before the alpha mixing, with every example (and time step or pixel) a row of G,
+ *       unnormalised: it grows with the minibatch size and the sequence length, so lambda must be tuned
+ *       together with them (a TensorFlow reimplementation in deepchem does the same).</li>
+ *   <li>The authors' code (sebastianruder/sluice-networks) instead penalises LSTM weight matrices, only for
+ *       K = 2: {@link Builder#orthogonality(Orthogonality)} with {@link Orthogonality#WEIGHTS} penalises the
+ *       weights of every dense, convolution and LSTM column layer split by output units (LSTM gate blocks kept
+ *       aligned), for any K.</li>
+ *   <li>The authors' code initialises alpha uniformly by default ({@link CrossStitch.Init#UNIFORM} here) and
+ *       beta as here (0.9 on the last layer, not normalised).</li>
+ *   <li>The authors' code defaults to K = 1 and no penalty; this class follows the paper's K = 2 and the code's
+ *       lambda = 0.</li>
+ *   <li>K &gt; 2 sums the penalty over all pairs of subspaces.</li>
+ * </ul>
  */
 public final class Sluice implements SharingStrategy {
 

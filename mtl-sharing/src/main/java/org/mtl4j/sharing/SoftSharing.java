@@ -27,10 +27,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Soft parameter sharing (Duong et al. 2015, "Low Resource Dependency Parsing: Cross-lingual Parameter
- * Sharing in a Neural Network Parser", ACL; Ruder 2017, "An Overview of Multi-Task Learning in Deep Neural
- * Networks", sec. 3.2): every task gets its own copy ("column") of the trunk, and a penalty on the distance
- * between the columns' parameters keeps them close without tying them.
+ * Soft parameter sharing: every task gets its own copy ("column") of the trunk, and a penalty on the distance
+ * between the columns' parameters keeps them close without tying them (Duong et al. 2015, "Low Resource
+ * Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ACL; Ruder 2017, "An
+ * Overview of Multi-Task Learning in Deep Neural Networks", sec. 3.2).
  *
  * <p>With {@code W_t} one trunk parameter in column {@code t} (of {@code T} columns) and
  * {@code mean W = (1/T) sum_t W_t}, the penalty added to the step objective {@code sum_t w_t L_t} is
@@ -40,22 +40,32 @@ import java.util.regex.Pattern;
  * </pre>
  * (the pairwise sum equals {@code T} times the mean form's). For two tasks the pairwise form is Duong et
  * al.'s {@code lambda ||W_1 - W_2||^2}; the mean form is the usual generalisation to {@code T} tasks, half as
- * strong at {@code T = 2}. Duong et al. also penalise selected embeddings and give each parameter group its
- * own lambda; here one lambda covers every penalised trunk parameter. Duong et al. pull a target-language
- * parser towards a source parser; here all columns train jointly and pull on each other symmetrically.
- * The penalty is a sum over parameter entries, not a mean (as some reimplementations use), so lambda
- * values do not transfer between the two.
+ * strong at {@code T = 2}.
  *
- * <p>By default the penalty covers the trunk layers' weight parameters (those their DL4J parameter
+ * <p>What is penalised: by default the trunk layers' weight parameters (those their DL4J parameter
  * initializer calls weights: dense and convolution kernels {@code W}, an LSTM's {@code W} and {@code RW});
- * {@link Builder#includeBiases(boolean)} adds the biases. Parameters that are neither (batch
- * normalisation's gamma, beta and running statistics) are never penalised. Heads are task-specific and not
- * penalised.
+ * {@link Builder#includeBiases(boolean)} adds the biases. Parameters that are neither (batch normalisation's
+ * gamma, beta and running statistics) are never penalised. Heads are task-specific and not penalised.
  *
- * <p>Defaults: {@code lambda} {@value #DEFAULT_LAMBDA} (the order of a usual L2 weight decay: a gentle pull
- * that leaves the columns room to specialise; tune it on held-out data, as Duong et al. did),
- * biases not penalised, mean form, columns starting from independent initialisations. With
- * {@code lambda = 0} the network is {@code T} independent single-task networks.
+ * <p>Defaults:
+ * <ul>
+ *   <li>{@code lambda} {@value #DEFAULT_LAMBDA}: the order of a usual L2 weight decay, a gentle pull that
+ *       leaves the columns room to specialise; tune it on held-out data, as Duong et al. did. With
+ *       {@code lambda = 0} the network is {@code T} independent single-task networks;</li>
+ *   <li>biases not penalised;</li>
+ *   <li>the mean form;</li>
+ *   <li>columns starting from independent initialisations.</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and from other implementations:
+ * <ul>
+ *   <li>Duong et al. also penalise selected embeddings and give each parameter group its own lambda; here one
+ *       lambda covers every penalised trunk parameter.</li>
+ *   <li>Duong et al. pull a target-language parser towards a source parser; here all columns train jointly and
+ *       pull on each other symmetrically.</li>
+ *   <li>The penalty is a sum over parameter entries, not a mean (as some reimplementations use), so lambda
+ *       values do not transfer between the two.</li>
+ * </ul>
  *
  * <p>The encoder is {@link Columns}' with no mixing: column {@code t} ({@code col<t>_<stage>_<layer>}) serves
  * task {@code t} and ends at the stage the task reads ({@link Task#withStage(int)}); a layer is penalised over
