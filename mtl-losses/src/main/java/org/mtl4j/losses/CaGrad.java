@@ -70,7 +70,12 @@ public final class CaGrad implements LossCombinator {
         this(0.5, SharedGradients.SHARED_PARAMETERS, Rescale.NONE, false);
     }
 
-    /** CAGrad with the given c, otherwise the defaults. */
+    /**
+     * CAGrad with the given c, otherwise the defaults.
+     *
+     * @param c the radius factor, in [0, 1); 0 gives the average gradient
+     * @throws IllegalArgumentException if {@code c} is not in [0, 1)
+     */
     public CaGrad(double c) {
         this(c, SharedGradients.SHARED_PARAMETERS, Rescale.NONE, false);
     }
@@ -91,7 +96,11 @@ public final class CaGrad implements LossCombinator {
         this.sumScale = sumScale;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #CaGrad()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -114,7 +123,12 @@ public final class CaGrad implements LossCombinator {
         return TaskWeights.sharedOnly(shared);
     }
 
-    /** The coefficients {@code s (1/T + lambda w_t)} of the direction for the Gram matrix {@code gram}. */
+    /**
+     * The coefficients {@code s (1/T + lambda w_t)} of the direction for the Gram matrix {@code gram}.
+     *
+     * @param gram the {@code T x T} Gram matrix {@code G_ij = g_i . g_j} of the task gradients
+     * @return each task's coefficient, with {@code s} the rescaling (times T with the sum scale)
+     */
     public double[] coefficients(double[][] gram) {
         int n = gram.length;
         double[] w = dualWeights(gram);
@@ -214,25 +228,25 @@ public final class CaGrad implements LossCombinator {
         return MinNormPoint.dot(w, gb) + sqrtPhi * Math.sqrt(Math.max(MinNormPoint.quadratic(gram, w), 0));
     }
 
-    /** The radius factor c. */
+    /** {@return the radius factor c} */
     @JsonProperty("c")
     public double getC() {
         return c;
     }
 
-    /** Which task gradients are combined. */
+    /** {@return which task gradients are combined} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** The rescaling of the direction. */
+    /** {@return the rescaling of the direction} */
     @JsonProperty("rescale")
     public Rescale getRescale() {
         return rescale;
     }
 
-    /** Whether the direction is multiplied by T (the official code's sum-loss scale). */
+    /** {@return whether the direction is multiplied by T (the official code's sum-loss scale)} */
     @JsonProperty("sumScale")
     public boolean isSumScale() {
         return sumScale;
@@ -265,31 +279,57 @@ public final class CaGrad implements LossCombinator {
         private Builder() {
         }
 
-        /** The radius factor c in [0, 1) (default 0.5). */
+        /**
+         * The radius factor c in [0, 1) (default 0.5).
+         *
+         * @param c the radius of the ball around the average gradient, as a fraction of its norm
+         * @return this builder
+         */
         public Builder c(double c) {
             this.c = c;
             return this;
         }
 
-        /** Which task gradients are combined (default {@link SharedGradients#SHARED_PARAMETERS}, the paper). */
+        /**
+         * Which task gradients are combined (default {@link SharedGradients#SHARED_PARAMETERS}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** The rescaling of the direction (default {@link Rescale#NONE}, the paper). */
+        /**
+         * The rescaling of the direction (default {@link Rescale#NONE}, the paper).
+         *
+         * @param rescale none, {@code 1/(1+c^2)} or {@code 1/(1+c)}
+         * @return this builder
+         */
         public Builder rescale(Rescale rescale) {
             this.rescale = Objects.requireNonNull(rescale, "rescale");
             return this;
         }
 
-        /** Multiply the direction by T, as the official code does (default false). */
+        /**
+         * Multiply the direction by T, as the official code does (default false).
+         *
+         * @param sumScale true to multiply the direction by the number of tasks
+         * @return this builder
+         */
         public Builder sumScale(boolean sumScale) {
             this.sumScale = sumScale;
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if {@code c} is not in [0, 1) or the gradients are
+         *                                  {@link SharedGradients#NONE}
+         */
         public CaGrad build() {
             return new CaGrad(c, gradients, rescale, sumScale);
         }

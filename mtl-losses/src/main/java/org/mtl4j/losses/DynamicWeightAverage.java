@@ -82,7 +82,12 @@ public final class DynamicWeightAverage implements LossCombinator {
         this(DEFAULT_TEMPERATURE, Averaging.PER_STEP);
     }
 
-    /** The given temperature, per-step averaging. */
+    /**
+     * The given temperature, per-step averaging.
+     *
+     * @param temperature the softmax temperature T, finite and {@code > 0}; larger T gives more even weights
+     * @throws IllegalArgumentException when the temperature is not finite and positive
+     */
     public DynamicWeightAverage(double temperature) {
         this(temperature, Averaging.PER_STEP);
     }
@@ -90,6 +95,8 @@ public final class DynamicWeightAverage implements LossCombinator {
     /**
      * The given temperature and averaging.
      *
+     * @param temperature the softmax temperature T, finite and {@code > 0}; larger T gives more even weights
+     * @param averaging   how an epoch's mean loss weighs its steps
      * @throws IllegalArgumentException when the temperature is not finite and positive
      */
     @JsonCreator
@@ -189,6 +196,9 @@ public final class DynamicWeightAverage implements LossCombinator {
     /**
      * Each task's mean loss over the last completed epoch (the one before the epoch being accumulated), NaN
      * for a task without a labelled example in it.
+     *
+     * @return each task's mean loss {@code L_k(e-1)}, in task order
+     * @throws IllegalStateException if the combinator has not been initialised by a network
      */
     public double[] lastEpochMeans() {
         requireInit(-1);
@@ -242,13 +252,13 @@ public final class DynamicWeightAverage implements LossCombinator {
         }
     }
 
-    /** The softmax temperature T. */
+    /** {@return the softmax temperature T} */
     @JsonProperty("temperature")
     public double getTemperature() {
         return temperature;
     }
 
-    /** How an epoch's mean loss weighs its steps. */
+    /** {@return how an epoch's mean loss weighs its steps} */
     @JsonProperty("averaging")
     public Averaging getAveraging() {
         return averaging;

@@ -81,6 +81,9 @@ public final class GeometricLossStrategy implements LossCombinator {
     /**
      * The objective {@code G}: the geometric mean of the positive losses of tasks with a labelled example,
      * 0 when there is none.
+     *
+     * @param losses the step's per-task losses
+     * @return {@code G = exp(mean_t log L_t)} over the included tasks, or 0
      */
     public double objective(TaskLosses losses) {
         double logSum = 0;

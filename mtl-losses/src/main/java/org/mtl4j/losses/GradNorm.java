@@ -78,7 +78,13 @@ public final class GradNorm implements LossCombinator {
         this(1.5, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
     }
 
-    /** GradNorm with the given alpha, otherwise the defaults. */
+    /**
+     * GradNorm with the given alpha, otherwise the defaults.
+     *
+     * @param alpha the asymmetry, finite and {@code >= 0}: how strongly tasks that train slower get larger
+     *              gradients (0 equalises the gradient norms)
+     * @throws IllegalArgumentException if {@code alpha} is negative, NaN or infinite
+     */
     public GradNorm(double alpha) {
         this(alpha, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
     }
@@ -99,7 +105,11 @@ public final class GradNorm implements LossCombinator {
         this.updater = updater;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #GradNorm()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -217,13 +227,23 @@ public final class GradNorm implements LossCombinator {
         }
     }
 
-    /** The current task weights, in task order. */
+    /**
+     * The current task weights, in task order.
+     *
+     * @return a copy of the weights {@code w_t}, which sum to T
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] weights() {
         requireInit(-1);
         return weights.values();
     }
 
-    /** The initial losses {@code L_t(0)} recorded so far (0 where none yet), in task order. */
+    /**
+     * The initial losses {@code L_t(0)} recorded so far (0 where none yet), in task order.
+     *
+     * @return a copy of the initial losses
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] initialLosses() {
         requireInit(-1);
         return initial.clone();
@@ -268,25 +288,25 @@ public final class GradNorm implements LossCombinator {
         }
     }
 
-    /** The asymmetry alpha. */
+    /** {@return the asymmetry alpha} */
     @JsonProperty("alpha")
     public double getAlpha() {
         return alpha;
     }
 
-    /** Which gradients' norms are balanced. */
+    /** {@return which gradients' norms are balanced} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** Where the initial losses come from. */
+    /** {@return where the initial losses come from} */
     @JsonProperty("initialLoss")
     public InitialLoss getInitialLoss() {
         return initialLoss;
     }
 
-    /** The updater of the weights, or null when it is the network's. */
+    /** {@return the updater of the weights, or null when it is the network's} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
@@ -319,31 +339,57 @@ public final class GradNorm implements LossCombinator {
         private Builder() {
         }
 
-        /** The asymmetry alpha (default 1.5). */
+        /**
+         * The asymmetry alpha (default 1.5).
+         *
+         * @param alpha the asymmetry, finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder alpha(double alpha) {
             this.alpha = alpha;
             return this;
         }
 
-        /** Whose gradient norms are balanced (default {@link SharedGradients#LAST_SHARED_LAYER}, the paper). */
+        /**
+         * Whose gradient norms are balanced (default {@link SharedGradients#LAST_SHARED_LAYER}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** Where the initial losses come from (default {@link InitialLoss#FIRST_STEP}, the paper). */
+        /**
+         * Where the initial losses come from (default {@link InitialLoss#FIRST_STEP}, the paper).
+         *
+         * @param initialLoss the first labelled step's loss, or the first epoch's mean loss
+         * @return this builder
+         */
         public Builder initialLoss(InitialLoss initialLoss) {
             this.initialLoss = Objects.requireNonNull(initialLoss, "initialLoss");
             return this;
         }
 
-        /** The updater of the weights (default: the network's updater configuration). */
+        /**
+         * The updater of the weights (default: the network's updater configuration).
+         *
+         * @param updater the updater that trains the weights
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if alpha is negative or not finite, or the gradients are
+         *                                  {@link SharedGradients#NONE}
+         */
         public GradNorm build() {
             return new GradNorm(alpha, gradients, initialLoss, updater);
         }

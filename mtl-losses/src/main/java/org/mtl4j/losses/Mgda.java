@@ -98,7 +98,11 @@ public final class Mgda implements LossCombinator {
         this.maxIterations = maxIterations;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #Mgda()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -146,31 +150,31 @@ public final class Mgda implements LossCombinator {
         return MinNormPoint.refine(gram, MinNormPoint.frankWolfe(gram, maxIterations));
     }
 
-    /** Which gradients the min-norm problem reads. */
+    /** {@return which gradients the min-norm problem reads} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** The gradient normalisation. */
+    /** {@return the gradient normalisation} */
     @JsonProperty("normalization")
     public Normalization getNormalization() {
         return normalization;
     }
 
-    /** Whether the weights apply to the raw instead of the normalised gradients (the authors' code). */
+    /** {@return whether the weights apply to the raw instead of the normalised gradients (the authors' code)} */
     @JsonProperty("rawGradients")
     public boolean isRawGradients() {
         return rawGradients;
     }
 
-    /** Whether the heads are weighted too (the authors' code) instead of training on their plain gradients. */
+    /** {@return whether the heads are weighted too (the authors' code) instead of training on their plain gradients} */
     @JsonProperty("weightHeads")
     public boolean isWeightHeads() {
         return weightHeads;
     }
 
-    /** The Frank-Wolfe iteration limit. */
+    /** {@return the Frank-Wolfe iteration limit} */
     @JsonProperty("maxIterations")
     public int getMaxIterations() {
         return maxIterations;
@@ -205,37 +209,69 @@ public final class Mgda implements LossCombinator {
         private Builder() {
         }
 
-        /** Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB). */
+        /**
+         * Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}; {@link SharedGradients#SHARED_PARAMETERS}
+         *                  for the paper's MGDA
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** The gradient normalisation (default {@link Normalization#NONE}). */
+        /**
+         * The gradient normalisation (default {@link Normalization#NONE}).
+         *
+         * @param normalization how each task gradient is scaled before the min-norm problem
+         * @return this builder
+         */
         public Builder normalization(Normalization normalization) {
             this.normalization = Objects.requireNonNull(normalization, "normalization");
             return this;
         }
 
-        /** Apply the weights to the raw gradients, as the authors' code does (default false: the normalised ones). */
+        /**
+         * Apply the weights to the raw gradients, as the authors' code does (default false: the normalised ones).
+         *
+         * @param raw true to weight the raw gradients by {@code a_t}, false for {@code a_t / n_t}
+         * @return this builder
+         */
         public Builder rawGradients(boolean raw) {
             this.rawGradients = raw;
             return this;
         }
 
-        /** Weight the heads too, as the authors' code does (default false: plain head gradients, the paper). */
+        /**
+         * Weight the heads too, as the authors' code does (default false: plain head gradients, the paper).
+         *
+         * @param weighted true to weight each head's gradient by the task's weight
+         * @return this builder
+         */
         public Builder weightHeads(boolean weighted) {
             this.weightHeads = weighted;
             return this;
         }
 
-        /** The Frank-Wolfe iteration limit (default 250). */
+        /**
+         * The Frank-Wolfe iteration limit (default 250).
+         *
+         * @param iterations the most Frank-Wolfe iterations per step, at least 1
+         * @return this builder
+         */
         public Builder maxIterations(int iterations) {
             this.maxIterations = iterations;
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the gradients are {@link SharedGradients#NONE} or the iteration limit
+         *                                  is below 1
+         */
         public Mgda build() {
             return new Mgda(gradients, normalization, rawGradients, weightHeads, maxIterations);
         }

@@ -66,7 +66,11 @@ public final class PcGrad implements LossCombinator {
         this.seed = seed;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #PcGrad()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -84,6 +88,10 @@ public final class PcGrad implements LossCombinator {
     /**
      * The coefficients {@code c} with {@code sum_i g_i^PC = sum_j c_j g_j} for the Gram matrix {@code gram} and
      * the projection orders of {@code iteration} (divided by T with {@link Builder#mean(boolean)}).
+     *
+     * @param gram      the {@code T x T} Gram matrix {@code G_ij = g_i . g_j} of the task gradients
+     * @param iteration the network's iteration count, which with the seed fixes the random projection orders
+     * @return each task's coefficient {@code c_j}
      */
     public double[] coefficients(double[][] gram, long iteration) {
         int n = gram.length;
@@ -119,19 +127,19 @@ public final class PcGrad implements LossCombinator {
         return sum;
     }
 
-    /** Which task gradients are projected. */
+    /** {@return which task gradients are projected} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** Whether the projected gradients are averaged instead of summed. */
+    /** {@return whether the projected gradients are averaged instead of summed} */
     @JsonProperty("mean")
     public boolean isMean() {
         return mean;
     }
 
-    /** The seed of the projection orders. */
+    /** {@return the seed of the projection orders} */
     @JsonProperty("seed")
     public long getSeed() {
         return seed;
@@ -161,25 +169,45 @@ public final class PcGrad implements LossCombinator {
         private Builder() {
         }
 
-        /** Which task gradients are projected (default {@link SharedGradients#SHARED_PARAMETERS}, the paper). */
+        /**
+         * Which task gradients are projected (default {@link SharedGradients#SHARED_PARAMETERS}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** Average the projected gradients instead of summing them (default false: the paper's sum). */
+        /**
+         * Average the projected gradients instead of summing them (default false: the paper's sum).
+         *
+         * @param mean true to divide the sum of the projected gradients by T
+         * @return this builder
+         */
         public Builder mean(boolean mean) {
             this.mean = mean;
             return this;
         }
 
-        /** The seed of the random projection orders (default 0). */
+        /**
+         * The seed of the random projection orders (default 0).
+         *
+         * @param seed the seed; with the iteration count it fixes each step's orders
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the gradients are {@link SharedGradients#NONE}
+         */
         public PcGrad build() {
             return new PcGrad(gradients, mean, seed);
         }

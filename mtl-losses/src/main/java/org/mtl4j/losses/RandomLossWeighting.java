@@ -41,7 +41,11 @@ public final class RandomLossWeighting implements LossCombinator {
         this(0L);
     }
 
-    /** The given seed. */
+    /**
+     * The given seed.
+     *
+     * @param seed the seed of the draws; with the iteration count it fixes each step's weights
+     */
     @JsonCreator
     public RandomLossWeighting(@JsonProperty("seed") long seed) {
         this.seed = seed;
@@ -52,7 +56,14 @@ public final class RandomLossWeighting implements LossCombinator {
         return new TaskWeights(weights(losses.iteration(), losses.size()));
     }
 
-    /** The weights drawn for {@code iteration} with {@code tasks} tasks: a softmax of standard normal draws. */
+    /**
+     * The weights drawn for {@code iteration} with {@code tasks} tasks: a softmax of standard normal draws.
+     *
+     * @param iteration the network's iteration count
+     * @param tasks     the number of tasks, at least 1
+     * @return the weights, positive and summing to 1
+     * @throws IllegalArgumentException if {@code tasks < 1}
+     */
     public double[] weights(long iteration, int tasks) {
         if (tasks < 1) {
             throw new IllegalArgumentException("random loss weighting needs at least 1 task, got " + tasks);
@@ -75,7 +86,7 @@ public final class RandomLossWeighting implements LossCombinator {
         return w;
     }
 
-    /** The seed of the draws. */
+    /** {@return the seed of the draws} */
     @JsonProperty("seed")
     public long getSeed() {
         return seed;

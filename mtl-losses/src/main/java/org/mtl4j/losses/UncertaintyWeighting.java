@@ -81,7 +81,11 @@ public final class UncertaintyWeighting implements LossCombinator {
         this.updater = updater;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #UncertaintyWeighting()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -148,13 +152,23 @@ public final class UncertaintyWeighting implements LossCombinator {
         return sum;
     }
 
-    /** The learned {@code s_t = log sigma_t^2}, in task order. */
+    /**
+     * The learned {@code s_t = log sigma_t^2}, in task order.
+     *
+     * @return a copy of each task's {@code s_t}
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] logVariances() {
         requireInit(-1);
         return logVariance.values();
     }
 
-    /** The learned {@code sigma_t^2}, in task order. */
+    /**
+     * The learned {@code sigma_t^2}, in task order.
+     *
+     * @return each task's {@code exp(s_t)}
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] variances() {
         double[] s = logVariances();
         for (int t = 0; t < s.length; t++) {
@@ -201,19 +215,19 @@ public final class UncertaintyWeighting implements LossCombinator {
         }
     }
 
-    /** The initial {@code s_t}. */
+    /** {@return the initial {@code s_t}} */
     @JsonProperty("initialLogVariance")
     public double getInitialLogVariance() {
         return initialLogVariance;
     }
 
-    /** The objective form. */
+    /** {@return the objective form} */
     @JsonProperty("form")
     public Form getForm() {
         return form;
     }
 
-    /** The updater of s, or null when it is the network's. */
+    /** {@return the updater of s, or null when it is the network's} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
@@ -245,25 +259,45 @@ public final class UncertaintyWeighting implements LossCombinator {
         private Builder() {
         }
 
-        /** The initial {@code s_t = log sigma_t^2} of every task (default 0). */
+        /**
+         * The initial {@code s_t = log sigma_t^2} of every task (default 0).
+         *
+         * @param s0 the initial log variance, finite (0 starts every task at {@code sigma^2 = 1})
+         * @return this builder
+         */
         public Builder initialLogVariance(double s0) {
             this.initialLogVariance = s0;
             return this;
         }
 
-        /** The objective form (default {@link Form#PAPER}). */
+        /**
+         * The objective form (default {@link Form#PAPER}).
+         *
+         * @param form the paper's per-kind forms, or the regression form for every task
+         * @return this builder
+         */
         public Builder form(Form form) {
             this.form = Objects.requireNonNull(form, "form");
             return this;
         }
 
-        /** The updater of s (default: the network's updater configuration). */
+        /**
+         * The updater of s (default: the network's updater configuration).
+         *
+         * @param updater the updater that trains {@code s}
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the initial log variance is not finite
+         */
         public UncertaintyWeighting build() {
             return new UncertaintyWeighting(initialLogVariance, form, updater);
         }

@@ -114,7 +114,11 @@ public final class CrossStitch implements SharingStrategy {
         this.frozen = frozen;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #CrossStitch()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -138,12 +142,23 @@ public final class CrossStitch implements SharingStrategy {
         return Columns.representations(outputs);
     }
 
-    /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
+    /**
+     * The vertex name of stage {@code stage}'s unit producing column {@code column}.
+     *
+     * @param stage  the 0-based trunk stage
+     * @param column the column's index (its task's index in task order)
+     * @return {@code stitch_<stage>_<column>}
+     */
     public static String unitName(int stage, int column) {
         return "stitch_" + stage + "_" + column;
     }
 
-    /** The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read. */
+    /**
+     * The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read.
+     *
+     * @param stage the 0-based trunk stage
+     * @return {@code stitch_<stage>}
+     */
     public static String stageName(int stage) {
         return "stitch_" + stage;
     }
@@ -152,6 +167,10 @@ public final class CrossStitch implements SharingStrategy {
      * The learned mixing matrices of a cross-stitch network, one per trunk stage: {@code [T, T]} with
      * {@code alpha[i][j]} the weight of column j in column i's output, or {@code [T, T, C]} per channel.
      * At a stage that some low-level tasks' columns do not reach, T counts the columns that do, in task order.
+     *
+     * @param network a network built with cross-stitch sharing
+     * @return copies of the mixing matrices, stage 0 first
+     * @throws IllegalArgumentException if the network does not use cross-stitch sharing
      */
     public static List<INDArray> alphas(MultiTaskNetwork network) {
         if (!(network.sharing() instanceof CrossStitch)) {
@@ -251,37 +270,37 @@ public final class CrossStitch implements SharingStrategy {
         throw new IllegalArgumentException("per-channel cross-stitch does not support stage " + stage + " output " + type);
     }
 
-    /** The initialisation scheme. */
+    /** {@return the initialisation scheme} */
     @JsonProperty("init")
     public Init getInit() {
         return init;
     }
 
-    /** The paper's {@code alpha_S}, the initial self weight (with {@link Init#PAPER}). */
+    /** {@return the paper's {@code alpha_S}, the initial self weight (with {@link Init#PAPER})} */
     @JsonProperty("alphaSelf")
     public double getAlphaSelf() {
         return alphaSelf;
     }
 
-    /** The paper's {@code alpha_D}, the initial weight of each other column; NaN means {@code 0.1/(T-1)}. */
+    /** {@return the paper's {@code alpha_D}, the initial weight of each other column; NaN means {@code 0.1/(T-1)}} */
     @JsonProperty("alphaOther")
     public double getAlphaOther() {
         return alphaOther;
     }
 
-    /** Whether each column pair has one weight per channel. */
+    /** {@return whether each column pair has one weight per channel} */
     @JsonProperty("perChannel")
     public boolean isPerChannel() {
         return perChannel;
     }
 
-    /** The factor applied to the network updater's learning rate for the units. */
+    /** {@return the factor applied to the network updater's learning rate for the units} */
     @JsonProperty("learningRateMultiplier")
     public double getLearningRateMultiplier() {
         return learningRateMultiplier;
     }
 
-    /** Whether the units keep their initial weights (an ablation: identity and frozen = independent columns). */
+    /** {@return whether the units keep their initial weights (an ablation: identity and frozen = independent columns)} */
     @JsonProperty("frozen")
     public boolean isFrozen() {
         return frozen;
@@ -318,7 +337,14 @@ public final class CrossStitch implements SharingStrategy {
         private Builder() {
         }
 
-        /** The paper's initialisation with self weight {@code alphaSelf} and other weights {@code alphaOther}. */
+        /**
+         * The paper's initialisation with self weight {@code alphaSelf} and other weights {@code alphaOther}.
+         *
+         * @param alphaSelf  {@code alpha_S}, the initial weight of a column in its own output, finite (default 0.9)
+         * @param alphaOther {@code alpha_D}, the initial weight of each other column, finite; NaN for
+         *                   {@code 0.1/(T-1)} (the default)
+         * @return this builder
+         */
         public Builder init(double alphaSelf, double alphaOther) {
             this.init = Init.PAPER;
             this.alphaSelf = alphaSelf;
@@ -326,31 +352,57 @@ public final class CrossStitch implements SharingStrategy {
             return this;
         }
 
-        /** The initialisation scheme ({@link Init#PAPER} keeps the configured weights). */
+        /**
+         * The initialisation scheme ({@link Init#PAPER} keeps the configured weights).
+         *
+         * @param init paper (default), identity or uniform
+         * @return this builder
+         */
         public Builder init(Init init) {
             this.init = Objects.requireNonNull(init, "init");
             return this;
         }
 
-        /** One weight per channel (feature, or convolution channel) per column pair. */
+        /**
+         * One weight per channel (feature, or convolution channel) per column pair.
+         *
+         * @param perChannel true for a {@code [T, T, C]} matrix per stage, false (default) for {@code [T, T]}
+         * @return this builder
+         */
         public Builder perChannel(boolean perChannel) {
             this.perChannel = perChannel;
             return this;
         }
 
-        /** Scales the network updater's learning rate for the units. */
+        /**
+         * Scales the network updater's learning rate for the units.
+         *
+         * @param multiplier the factor, finite and {@code > 0} (default 1; the paper uses 100 to 1000 with SGD)
+         * @return this builder
+         */
         public Builder learningRateMultiplier(double multiplier) {
             this.learningRateMultiplier = multiplier;
             return this;
         }
 
-        /** Keeps the units at their initial weights (they are not trained). */
+        /**
+         * Keeps the units at their initial weights (they are not trained).
+         *
+         * @param frozen true to freeze the units (default false)
+         * @return this builder
+         */
         public Builder frozen(boolean frozen) {
             this.frozen = frozen;
             return this;
         }
 
-        /** Builds the strategy. */
+        /**
+         * Builds the strategy.
+         *
+         * @return the immutable strategy
+         * @throws IllegalArgumentException if {@code alphaSelf} is not finite, {@code alphaOther} is infinite, or the
+         *                                  multiplier is not finite and positive
+         */
         public CrossStitch build() {
             return new CrossStitch(init, alphaSelf, alphaOther, perChannel, learningRateMultiplier, frozen);
         }

@@ -101,12 +101,22 @@ public final class SoftSharing implements SharingStrategy {
         this.identicalInit = identicalInit;
     }
 
-    /** Soft sharing with penalty coefficient {@code lambda} (finite, {@code >= 0}) and the other defaults. */
+    /**
+     * Soft sharing with penalty coefficient {@code lambda} (finite, {@code >= 0}) and the other defaults.
+     *
+     * @param lambda the penalty coefficient; 0 gives independent columns
+     * @return soft sharing with weights only, the mean form and independent initialisations
+     * @throws IllegalArgumentException if {@code lambda} is negative, NaN or infinite
+     */
     public static SoftSharing of(double lambda) {
         return new SoftSharing(lambda, false, false, false);
     }
 
-    /** Starts a builder with the defaults. */
+    /**
+     * Starts a builder with the defaults.
+     *
+     * @return a builder with the defaults of {@link #SoftSharing()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -201,6 +211,9 @@ public final class SoftSharing implements SharingStrategy {
     /**
      * The trunk parameters the penalty covers in {@code graph}, named by stage, layer and parameter key
      * ({@code "<stage>_<layer>_<key>"}, e.g. {@code "0_0_W"}), each standing for that parameter in every column.
+     *
+     * @param graph the graph of a network built with this strategy
+     * @return the names of the penalised parameters that at least two columns have
      */
     public List<String> penalisedParameters(ComputationGraph graph) {
         List<String> names = new ArrayList<>();
@@ -218,25 +231,31 @@ public final class SoftSharing implements SharingStrategy {
 
     // ---------------------------------------------------------------- options
 
-    /** The penalty coefficient lambda; {@value #DEFAULT_LAMBDA} by default. */
+    /** {@return the penalty coefficient lambda; {@value #DEFAULT_LAMBDA} by default} */
     @JsonProperty("lambda")
     public double lambda() {
         return lambda;
     }
 
-    /** Whether the penalty covers the trunk's biases as well as its weights; false by default. */
+    /** {@return whether the penalty covers the trunk's biases as well as its weights; false by default} */
     @JsonProperty("includeBiases")
     public boolean includeBiases() {
         return includeBiases;
     }
 
-    /** Whether the penalty sums the distances between every pair of columns instead of to their mean; false by default. */
+    /**
+     * {@return whether the penalty sums the distances between every pair of columns instead of to their mean;
+     * false by default}
+     */
     @JsonProperty("pairwise")
     public boolean pairwise() {
         return pairwise;
     }
 
-    /** Whether every column starts from column 0's initial parameters; false (independent initialisations) by default. */
+    /**
+     * {@return whether every column starts from column 0's initial parameters; false (independent
+     * initialisations) by default}
+     */
     @JsonProperty("identicalInit")
     public boolean identicalInit() {
         return identicalInit;
@@ -355,31 +374,56 @@ public final class SoftSharing implements SharingStrategy {
         private Builder() {
         }
 
-        /** The penalty coefficient (finite, {@code >= 0}); {@value SoftSharing#DEFAULT_LAMBDA} by default. */
+        /**
+         * The penalty coefficient (finite, {@code >= 0}); {@value SoftSharing#DEFAULT_LAMBDA} by default.
+         *
+         * @param lambda the coefficient; 0 gives independent columns
+         * @return this builder
+         * @throws IllegalArgumentException if {@code lambda} is negative, NaN or infinite
+         */
         public Builder lambda(double lambda) {
             this.lambda = checkLambda(lambda);
             return this;
         }
 
-        /** Whether biases are penalised as well as weights; false by default. */
+        /**
+         * Whether biases are penalised as well as weights; false by default.
+         *
+         * @param includeBiases true to penalise the trunk layers' biases too
+         * @return this builder
+         */
         public Builder includeBiases(boolean includeBiases) {
             this.includeBiases = includeBiases;
             return this;
         }
 
-        /** Whether to use the pairwise form {@code lambda sum_{a<b} ||W_a - W_b||^2}; false (mean form) by default. */
+        /**
+         * Whether to use the pairwise form {@code lambda sum_{a<b} ||W_a - W_b||^2}; false (mean form) by default.
+         *
+         * @param pairwise true for the pairwise form, {@code T} times as strong as the mean form
+         * @return this builder
+         */
         public Builder pairwise(boolean pairwise) {
             this.pairwise = pairwise;
             return this;
         }
 
-        /** Whether all columns start from column 0's initial parameters; false by default. */
+        /**
+         * Whether all columns start from column 0's initial parameters; false by default.
+         *
+         * @param identicalInit true to copy column 0's initial parameters into every column
+         * @return this builder
+         */
         public Builder identicalInit(boolean identicalInit) {
             this.identicalInit = identicalInit;
             return this;
         }
 
-        /** The strategy. */
+        /**
+         * The strategy.
+         *
+         * @return the immutable strategy
+         */
         public SoftSharing build() {
             return new SoftSharing(lambda, includeBiases, pairwise, identicalInit);
         }
