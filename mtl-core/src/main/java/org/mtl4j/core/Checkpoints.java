@@ -41,47 +41,74 @@ public final class Checkpoints {
         this.keepLast = keepLast;
     }
 
-    /** Checkpoints in {@code directory} (created when needed), every epoch, keeping the last 3. */
+    /**
+     * Checkpoints in {@code directory} (created when needed), every epoch, keeping the last 3.
+     *
+     * @param directory the folder of the checkpoint files; one run's checkpoints per folder
+     * @return the checkpoint settings with the defaults
+     */
     public static Checkpoints in(Path directory) {
         return new Checkpoints(Objects.requireNonNull(directory, "directory"), 1, 3);
     }
 
-    /** A copy that saves every {@code epochs} epochs. */
+    /**
+     * A copy that saves every {@code epochs} epochs.
+     *
+     * @param epochs the interval in epochs, at least 1 (the last epoch of a run is always saved)
+     * @return a copy with this interval
+     * @throws IllegalArgumentException if {@code epochs < 1}
+     */
     public Checkpoints every(int epochs) {
         return new Checkpoints(directory, epochs, keepLast);
     }
 
-    /** A copy that keeps the newest {@code count} checkpoints and deletes older ones. */
+    /**
+     * A copy that keeps the newest {@code count} checkpoints and deletes older ones.
+     *
+     * @param count how many checkpoints to keep, at least 1
+     * @return a copy that keeps {@code count}
+     * @throws IllegalArgumentException if {@code count < 1}
+     */
     public Checkpoints keepLast(int count) {
         return new Checkpoints(directory, every, count);
     }
 
-    /** The folder. */
+    /** {@return the folder} */
     public Path directory() {
         return directory;
     }
 
-    /** The interval in epochs. */
+    /** {@return the interval in epochs} */
     public int interval() {
         return every;
     }
 
-    /** How many checkpoints are kept. */
+    /** {@return how many checkpoints are kept} */
     public int kept() {
         return keepLast;
     }
 
-    /** The file of the checkpoint after {@code epoch} completed epochs. */
+    /**
+     * The file of the checkpoint after {@code epoch} completed epochs.
+     *
+     * @param epoch the number of completed epochs
+     * @return {@code checkpoint-<epoch>.mtl} in the folder, the epoch padded to six digits
+     */
     public Path file(int epoch) {
         return directory.resolve(String.format("checkpoint-%06d.mtl", epoch));
     }
 
-    /** The file holding early stopping's best network. */
+    /** {@return the file holding early stopping's best network, {@code best.mtl} in the folder} */
     public Path bestFile() {
         return directory.resolve("best.mtl");
     }
 
-    /** The checkpoint files in the folder, oldest first (none when the folder does not exist). */
+    /**
+     * The checkpoint files in the folder, oldest first (none when the folder does not exist).
+     *
+     * @return the checkpoint files, by epoch
+     * @throws UncheckedIOException when the folder cannot be listed
+     */
     public List<Path> list() {
         if (!Files.isDirectory(directory)) {
             return List.of();
@@ -94,13 +121,13 @@ public final class Checkpoints {
         }
     }
 
-    /** The newest checkpoint file, if any. */
+    /** {@return the newest checkpoint file, if any} */
     public Optional<Path> latest() {
         List<Path> all = list();
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
-    /** The epoch count of the newest checkpoint, if any. */
+    /** {@return the epoch count of the newest checkpoint, if any} */
     public OptionalInt latestEpoch() {
         return latest().map(p -> OptionalInt.of(epochOf(p))).orElse(OptionalInt.empty());
     }

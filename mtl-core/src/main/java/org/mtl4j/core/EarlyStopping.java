@@ -40,32 +40,55 @@ public final class EarlyStopping {
         this.minDelta = minDelta;
     }
 
-    /** Stops on one task's validation metric, e.g. {@code EarlyStopping.on("segment", TaskMetric.ACCURACY)}. */
+    /**
+     * Stops on one task's validation metric, e.g. {@code EarlyStopping.on("segment", TaskMetric.ACCURACY)}.
+     *
+     * @param task   the name of the task whose validation metric is watched
+     * @param metric the metric, which rises (accuracy) or falls (loss) as it improves
+     * @return early stopping with patience 5 and minDelta 0
+     */
     public static EarlyStopping on(String task, TaskMetric metric) {
         return new EarlyStopping(Objects.requireNonNull(task, "task"), Objects.requireNonNull(metric, "metric"), 5, 0);
     }
 
-    /** Stops on the mean relative improvement of the main tasks' headline metrics (see the class comment). */
+    /**
+     * Stops on the mean relative improvement of the main tasks' headline metrics (see the class comment).
+     *
+     * @return early stopping with patience 5 and minDelta 0
+     */
     public static EarlyStopping meanRelativeImprovement() {
         return new EarlyStopping(null, null, 5, 0);
     }
 
-    /** A copy that stops after {@code epochs} epochs in a row without improvement. */
+    /**
+     * A copy that stops after {@code epochs} epochs in a row without improvement.
+     *
+     * @param epochs the patience, at least 1
+     * @return a copy with this patience
+     * @throws IllegalArgumentException if {@code epochs < 1}
+     */
     public EarlyStopping patience(int epochs) {
         return new EarlyStopping(task, metric, epochs, minDelta);
     }
 
-    /** A copy that counts an epoch as an improvement only when it beats the best by more than {@code delta}. */
+    /**
+     * A copy that counts an epoch as an improvement only when it beats the best by more than {@code delta}.
+     *
+     * @param delta the smallest improvement, at least 0: in the metric's own units, or a fraction for the mean
+     *              relative improvement
+     * @return a copy with this minDelta
+     * @throws IllegalArgumentException if {@code delta} is negative or NaN
+     */
     public EarlyStopping minDelta(double delta) {
         return new EarlyStopping(task, metric, patience, delta);
     }
 
-    /** The patience in epochs. */
+    /** {@return the patience in epochs} */
     public int patience() {
         return patience;
     }
 
-    /** The smallest change that counts as an improvement. */
+    /** {@return the smallest change that counts as an improvement} */
     public double minDelta() {
         return minDelta;
     }

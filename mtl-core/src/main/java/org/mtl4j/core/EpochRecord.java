@@ -25,7 +25,20 @@ public record EpochRecord(int epoch, long iteration, int steps, double seconds, 
                           Map<String, Double> weights, double penalty, Map<String, Map<TaskMetric, Double>> valid,
                           Map<String, Double> learned) {
 
-    /** Copies the maps, keeping their order. */
+    /**
+     * Copies the maps, keeping their order.
+     *
+     * @param epoch     the epochs completed after this one, at least 1
+     * @param iteration the network's iteration count at the end of the epoch
+     * @param steps     the training steps (minibatches) in the epoch
+     * @param seconds   the epoch's wall-clock time, validation included
+     * @param trainLoss each task's training loss, by task name in task order
+     * @param weights   each task's mean weight on the shared parameters over the epoch's steps
+     * @param penalty   the sharing strategy's penalty, the mean over the epoch's steps
+     * @param valid     per task, its metrics on the validation data after the epoch; empty without validation data
+     * @param learned   the sharing strategy's and the combinator's learned values after the epoch
+     * @throws IllegalArgumentException if {@code epoch < 1}
+     */
     public EpochRecord {
         if (epoch < 1) {
             throw new IllegalArgumentException("an epoch record counts epochs from 1, got " + epoch);
@@ -41,6 +54,9 @@ public record EpochRecord(int epoch, long iteration, int steps, double seconds, 
     /**
      * A validation metric of a task, e.g. {@code valid("segment", TaskMetric.ACCURACY)}.
      *
+     * @param task   the task's name
+     * @param metric the metric ({@link TaskMetric#LOSS} for the validation loss)
+     * @return its value on the validation data after this epoch
      * @throws IllegalArgumentException when the epoch has no such value (no validation data, an auxiliary
      *                                  task, or a metric of another kind of task)
      */
@@ -60,6 +76,8 @@ public record EpochRecord(int epoch, long iteration, int steps, double seconds, 
      * The record as one row of named numbers, the columns of {@link TrainingHistory#toCsv()}: {@code epoch},
      * {@code iteration}, {@code steps}, {@code seconds}, {@code penalty}, then {@code train_loss[task]},
      * {@code weight[task]}, {@code valid_<metric>[task]}, and the learned values under their own names.
+     *
+     * @return the named values, in column order (a value the epoch lacks is absent)
      */
     public Map<String, Double> columns() {
         Map<String, Double> row = new LinkedHashMap<>();

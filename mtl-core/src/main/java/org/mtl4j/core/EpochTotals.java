@@ -16,14 +16,22 @@ public final class EpochTotals {
     private double penaltySum;
     private int steps;
 
-    /** Empty totals for {@code tasks} tasks. */
+    /**
+     * Empty totals for {@code tasks} tasks.
+     *
+     * @param tasks the network's number of tasks
+     */
     public EpochTotals(int tasks) {
         lossSums = new double[tasks];
         labelled = new long[tasks];
         weightSums = new double[tasks];
     }
 
-    /** Adds one step. */
+    /**
+     * Adds one step.
+     *
+     * @param step what the step did: its losses and labelled counts, weights and penalty
+     */
     public void add(StepResult step) {
         for (int t = 0; t < lossSums.length; t++) {
             lossSums[t] += step.losses().loss(t) * step.losses().labelled()[t];
@@ -58,12 +66,17 @@ public final class EpochTotals {
         this.steps += stepCount;
     }
 
-    /** Task {@code t}'s training loss so far: the mean over the labelled examples of the steps (NaN before any). */
+    /**
+     * Task {@code t}'s training loss so far: the mean over the labelled examples of the steps (NaN before any).
+     *
+     * @param t the task's index, in task order
+     * @return the mean loss, or NaN
+     */
     public double meanLoss(int t) {
         return labelled[t] == 0 ? Double.NaN : lossSums[t] / labelled[t];
     }
 
-    /** The steps added so far. */
+    /** {@return the steps added so far} */
     public int steps() {
         return steps;
     }
@@ -73,7 +86,10 @@ public final class EpochTotals {
      * over the labelled examples), mean weight and the mean penalty; each validated task's metrics; the learned
      * values of the network's sharing strategy and combinator.
      *
+     * @param network    the trained network, whose epoch count already advanced
+     * @param seconds    the epoch's wall-clock time, validation included
      * @param validation null, or the evaluation of the validation data after the epoch
+     * @return the epoch's record
      */
     public EpochRecord record(MultiTaskNetwork network, double seconds, TaskEvaluations validation) {
         List<String> names = network.taskNames();

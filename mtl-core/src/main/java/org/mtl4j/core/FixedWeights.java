@@ -11,12 +11,16 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Fixed task weights: the step minimises {@code sum_t w_t * L_t} with constant {@code w_t}. The default
- * combinator, with every weight 1 ({@link #equal()}), which is what a hand-wired multi-output DL4J
+ * Fixed task weights: the step minimises a weighted sum of the task losses with constant weights.
+ *
+ * <pre>
+ *   sum_t w_t * L_t,   w_t constant
+ * </pre>
+ * The default combinator, with every weight 1 ({@link #equal()}), which is what a hand-wired multi-output DL4J
  * {@code ComputationGraph} trains.
  *
- * <p>Weights are given in task order ({@link #of(double...)}) or by task name ({@link #of(Map)}; tasks
- * not named keep weight 1). Every weight must be finite and non-negative.
+ * <p>Weights are given in task order ({@link #of(double...)}) or by task name ({@link #of(Map)}; tasks not
+ * named keep weight 1). Every weight must be finite and non-negative.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class FixedWeights implements LossCombinator {
@@ -58,18 +62,35 @@ public final class FixedWeights implements LossCombinator {
         }
     }
 
-    /** Weight 1 for every task. */
+    /**
+     * Weight 1 for every task.
+     *
+     * @return fixed weights that train {@code sum_t L_t}
+     */
     public static FixedWeights equal() {
         return new FixedWeights(null, null);
     }
 
-    /** One weight per task, in task order. */
+    /**
+     * One weight per task, in task order.
+     *
+     * @param weights each task's weight, finite and {@code >= 0}; as many as the network has tasks
+     * @return fixed weights in task order
+     * @throws IllegalArgumentException if a weight is negative, NaN or infinite
+     */
     public static FixedWeights of(double... weights) {
         Objects.requireNonNull(weights, "weights");
         return new FixedWeights(weights, null);
     }
 
-    /** Weights by task name; tasks not named keep weight 1. */
+    /**
+     * Weights by task name; tasks not named keep weight 1.
+     *
+     * @param weightsByName weight by task name, each finite and {@code >= 0}; every name must be one of the
+     *                      network's tasks
+     * @return fixed weights by task name
+     * @throws IllegalArgumentException if a weight is null, negative, NaN or infinite
+     */
     public static FixedWeights of(Map<String, Double> weightsByName) {
         Objects.requireNonNull(weightsByName, "weightsByName");
         return new FixedWeights(null, weightsByName);
@@ -108,13 +129,13 @@ public final class FixedWeights implements LossCombinator {
         return new TaskWeights(resolved);
     }
 
-    /** The weights in task order as configured, or null when given by name or equal. */
+    /** {@return the weights in task order as configured (a copy), or null when given by name or equal} */
     @JsonProperty("weights")
     public double[] getWeights() {
         return weights == null ? null : weights.clone();
     }
 
-    /** The weights by task name as configured, or null when given in order or equal. */
+    /** {@return the weights by task name as configured, or null when given in order or equal} */
     @JsonProperty("weightsByName")
     public Map<String, Double> getWeightsByName() {
         return weightsByName;

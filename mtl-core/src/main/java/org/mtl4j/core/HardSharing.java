@@ -7,9 +7,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Hard parameter sharing (Caruana 1997): one copy of the trunk whose last layer is every task's
- * representation (or the last layer of the stage a task names with {@link Task#withStage(int)}). The
- * default strategy. Its encoder vertices are named {@code trunk_<stage>_<layer>}.
+ * Hard parameter sharing (Caruana 1997): one copy of the trunk, shared by every task.
+ *
+ * <p>Each task's representation is the trunk's last layer, or the last layer of the stage the task names with
+ * {@link Task#withStage(int)}. The default strategy.
+ *
+ * <p>Its encoder vertices are named {@code trunk_<stage>_<layer>}.
  */
 public final class HardSharing implements SharingStrategy {
 

@@ -40,32 +40,55 @@ public final class Head {
         this.readout = Objects.requireNonNull(readout, "readout");
     }
 
-    /** A head with no hidden layers: the task's output projection reads the representation directly. */
+    /**
+     * A head with no hidden layers: the task's output projection reads the representation directly.
+     *
+     * @return the linear head (every task's default), with readout {@link Readout#ALL}
+     */
     public static Head linear() {
         return LINEAR;
     }
 
-    /** A head with the given hidden layers (in order) before the task's output projection. */
+    /**
+     * A head with the given hidden layers (in order) before the task's output projection.
+     *
+     * @param layers the hidden layers' configurations, declared with {@code nOut} only
+     * @return a head with these layers and readout {@link Readout#ALL}
+     * @throws NullPointerException if a layer is null
+     */
     public static Head of(Layer... layers) {
         return new Head(Arrays.asList(layers), Readout.ALL);
     }
 
-    /** This head, reading only the last (unmasked) time step of a recurrent representation. */
+    /**
+     * This head, reading only the last (unmasked) time step of a recurrent representation.
+     *
+     * @return a copy with readout {@link Readout#LAST_TIME_STEP}
+     */
     public Head lastTimeStep() {
         return new Head(layers, Readout.LAST_TIME_STEP);
     }
 
-    /** This head with the given readout. */
+    /**
+     * This head with the given readout.
+     *
+     * @param readout how the head reads a recurrent representation
+     * @return a copy with {@code readout}
+     */
     public Head withReadout(Readout readout) {
         return new Head(layers, readout);
     }
 
-    /** The hidden layers, in order (configurations owned by this head: clone before mutating). */
+    /**
+     * The hidden layers, in order (configurations owned by this head: clone before mutating).
+     *
+     * @return the hidden layers' configurations (empty for a linear head)
+     */
     public List<Layer> layers() {
         return layers;
     }
 
-    /** How this head reads a recurrent representation. */
+    /** {@return how this head reads a recurrent representation} */
     public Readout readout() {
         return readout;
     }

@@ -15,7 +15,12 @@ public final class LoggingListener implements TrainingListener {
         this(1);
     }
 
-    /** Logs every {@code frequency} steps. */
+    /**
+     * Logs every {@code frequency} steps.
+     *
+     * @param frequency the interval in steps, at least 1
+     * @throws IllegalArgumentException if {@code frequency < 1}
+     */
     public LoggingListener(int frequency) {
         if (frequency < 1) {
             throw new IllegalArgumentException("logging frequency must be >= 1, got " + frequency);

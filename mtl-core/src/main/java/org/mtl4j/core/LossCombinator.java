@@ -23,6 +23,7 @@ public interface LossCombinator {
      * Checks that this combinator fits the network's tasks and resets its state; called once when the
      * network is built or loaded.
      *
+     * @param tasks the network's tasks, in task order
      * @throws IllegalArgumentException when the configuration does not fit the tasks (a weight for an
      *                                  unknown task, the wrong number of weights)
      */
@@ -33,12 +34,20 @@ public interface LossCombinator {
      * The network calls this form of init (once, when it is built or loaded), with the configuration of
      * its own updater, for combinators whose learnable parameters the network's updater trains by default.
      * By default it calls {@link #init(List)}.
+     *
+     * @param tasks          the network's tasks, in task order
+     * @param networkUpdater the network's updater configuration, for the combinator's own learnable parameters
      */
     default void init(List<Task> tasks, IUpdater networkUpdater) {
         init(tasks);
     }
 
-    /** The weights for this step. */
+    /**
+     * The weights for this step.
+     *
+     * @param losses the step's per-task losses, with the task gradients asked for by {@link #gradients()}
+     * @return the weights to apply, one per task in task order
+     */
     TaskWeights combine(TaskLosses losses);
 
     /**
@@ -49,6 +58,8 @@ public interface LossCombinator {
      * parameter gradient by {@link TaskWeights#headWeight(int)} and trains the encoder on
      * {@code sum_t w_t g_t}. Otherwise the step runs one backward pass of the whole graph with the weighted
      * errors, which is cheaper. See {@link SharedGradients} for what each kind costs and needs.
+     *
+     * @return the kind of per-task gradient the step computes for {@link #combine}
      */
     default SharedGradients gradients() {
         return SharedGradients.NONE;
@@ -58,16 +69,29 @@ public interface LossCombinator {
      * Called once after every training step's parameter update (not by {@code MultiTaskNetwork.gradient}),
      * with the losses and the weights of the step: a combinator updates its learnable parameters or its
      * history here.
+     *
+     * @param losses  the step's per-task losses (without gradients)
+     * @param applied the weights {@link #combine} returned for the step
      */
     default void update(TaskLosses losses, TaskWeights applied) {
     }
 
-    /** The combinator's state between steps, as plain numbers (empty when it has none). */
+    /**
+     * The combinator's state between steps, as plain numbers (empty when it has none).
+     *
+     * @return the state, saved with the model
+     */
     default double[] state() {
         return new double[0];
     }
 
-    /** Restores the state exported by {@link #state()}, after {@link #init(List)}. */
+    /**
+     * Restores the state exported by {@link #state()}, after {@link #init(List)}.
+     *
+     * @param state numbers exported by {@link #state()} of a combinator with the same configuration
+     * @throws IllegalArgumentException when {@code state} does not fit this combinator (by default, when it is
+     *                                  not empty)
+     */
     default void restoreState(double[] state) {
         if (state.length != 0) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " keeps no state, but " + state.length
@@ -126,6 +150,9 @@ public interface LossCombinator {
      * The combinator's learned or tracked numbers other than the task weights (uncertainty weighting's
      * sigmas), by name, which the training history records after every epoch; empty by default. Names are
      * stable across epochs and name the task they belong to, e.g. {@code sigma[depth]}.
+     *
+     * @param taskNames the network's task names, in task order
+     * @return the learned values by name, in a stable order
      */
     default Map<String, Double> learnedValues(List<String> taskNames) {
         return Map.of();

@@ -80,6 +80,18 @@ public final class MultiTaskNetwork {
      * Assembles a network from an initialised graph; used by the builder and by {@link ModelFile}.
      * The combinator must already be initialised for {@code tasks}; {@code updater} is the network's updater
      * configuration.
+     *
+     * @param inputType       the type of the features the trunk reads
+     * @param tasks           the tasks, in graph-output order (copied)
+     * @param sharing         the sharing strategy the graph was assembled with
+     * @param combinator      the loss combinator, already initialised for {@code tasks}
+     * @param updater         the network's updater configuration
+     * @param graph           the initialised graph: the trunk, then one output per task in task order
+     * @param outputs         the vertex names of the tasks' output projections, in task order
+     * @param representations the vertex names of the tasks' representations (each head's input), in task order
+     * @param sequence        whether each task predicts one output per time step, in task order
+     * @throws IllegalArgumentException if {@code outputs}, {@code representations} or {@code sequence} does not
+     *                                  have one entry per task
      */
     public MultiTaskNetwork(InputType inputType, List<Task> tasks, SharingStrategy sharing, LossCombinator combinator,
                             IUpdater updater, MultiTaskGraph graph, List<String> outputs, List<String> representations,
@@ -107,14 +119,23 @@ public final class MultiTaskNetwork {
                 validator);
     }
 
-    /** Starts building a network. */
+    /**
+     * Starts building a network.
+     *
+     * @return a builder with hard sharing, equal fixed weights and {@code Adam(1e-3)} until set otherwise
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     // ---------------------------------------------------------------- training
 
-    /** Trains on one minibatch (one parameter update) and tells the listeners. */
+    /**
+     * Trains on one minibatch (one parameter update) and tells the listeners.
+     *
+     * @param data one minibatch: the features, then {@code labels[t]} (and optionally {@code labelsMask[t]}) per task
+     * @return what the step did: the per-task losses, the weights applied, the sharing penalty and the minibatch size
+     */
     public StepResult fit(MultiDataSet data) {
         StepResult result = step.fit(data);
         for (TrainingListener l : listeners) {
@@ -123,7 +144,12 @@ public final class MultiTaskNetwork {
         return result;
     }
 
-    /** Trains for one epoch over {@code iterator}; returns its record. */
+    /**
+     * Trains for one epoch over {@code iterator}; returns its record.
+     *
+     * @param iterator the training minibatches (reset first when it can be)
+     * @return the history of this one epoch: its training losses, weights and learned values
+     */
     public TrainingHistory fit(MultiDataSetIterator iterator) {
         return fit(iterator, 1);
     }
@@ -133,7 +159,10 @@ public final class MultiTaskNetwork {
      * reset when {@code epochs > 1}). The epoch count advances after each epoch. For validation, early
      * stopping and checkpoints use a {@link Trainer}; this is {@code Trainer.builder().epochs(epochs)}.
      *
+     * @param iterator the training minibatches
+     * @param epochs   the number of passes over {@code iterator}, at least 1
      * @return the per-epoch training losses, weights and learned values
+     * @throws IllegalArgumentException if {@code epochs < 1}
      */
     public TrainingHistory fit(MultiDataSetIterator iterator, int epochs) {
         Objects.requireNonNull(iterator, "iterator");
@@ -147,12 +176,21 @@ public final class MultiTaskNetwork {
      * The gradient of the step objective {@code sum_t w_t L_t} w.r.t. {@link #params()} on one minibatch,
      * with its losses and weights, without updating anything (the combinator still sees the losses).
      * For gradient checks and analysis.
+     *
+     * @param data one minibatch, laid out as for {@link #fit(MultiDataSet)}
+     * @return the flat gradient (in the layout of {@link #params()}), the per-task losses, the weights applied
+     *         and the sharing penalty
      */
     public TrainingStep.GradientResult gradient(MultiDataSet data) {
         return step.gradient(data);
     }
 
-    /** Each task's loss on one minibatch in inference mode (no dropout), without training. */
+    /**
+     * Each task's loss on one minibatch in inference mode (no dropout), without training.
+     *
+     * @param data one minibatch, laid out as for {@link #fit(MultiDataSet)}
+     * @return each task's mean loss over its labelled examples in {@code data}
+     */
     public TaskLosses losses(MultiDataSet data) {
         return step.losses(data);
     }
@@ -160,6 +198,8 @@ public final class MultiTaskNetwork {
     /**
      * The sharing strategy's penalty at the current parameters (0 for hard sharing); a penalty on
      * activations is the one of the last forward pass ({@link #losses}, {@link #output}, a step).
+     *
+     * @return the penalty term that the sharing strategy adds to the training objective
      */
     public double penalty() {
         return sharing.penalty(graph, null, 0);
@@ -167,12 +207,24 @@ public final class MultiTaskNetwork {
 
     // ---------------------------------------------------------------- inference
 
-    /** Each task's prediction (after its output activation), by task name in task order. */
+    /**
+     * Each task's prediction (after its output activation), by task name in task order.
+     *
+     * @param features a minibatch of features of the network's {@link #inputType()}
+     * @return each task's prediction, keyed by task name, in task order
+     */
     public Map<String, INDArray> output(INDArray features) {
         return output(features, null);
     }
 
-    /** Each task's prediction for masked (variable-length) time-series features. */
+    /**
+     * Each task's prediction for masked (variable-length) time-series features.
+     *
+     * @param features     a minibatch of features of the network's {@link #inputType()}
+     * @param featuresMask the time-step mask {@code [mb, time]} (1 for a real step, 0 for padding), or {@code null}
+     *                     when every step is real
+     * @return each task's prediction (after its output activation), keyed by task name, in task order
+     */
     public Map<String, INDArray> output(INDArray features, INDArray featuresMask) {
         INDArray[] masks = featuresMask == null ? null : new INDArray[]{featuresMask};
         validator.checkFeatures(new INDArray[]{features}, masks);
@@ -184,7 +236,12 @@ public final class MultiTaskNetwork {
         return predictions;
     }
 
-    /** Evaluates the main tasks over {@code iterator} (reset first when it can be). */
+    /**
+     * Evaluates the main tasks over {@code iterator} (reset first when it can be).
+     *
+     * @param iterator the evaluation minibatches
+     * @return the evaluation and mean loss of each main task, as {@link #evaluate(MultiDataSetIterator, boolean)}
+     */
     public TaskEvaluations evaluate(MultiDataSetIterator iterator) {
         return evaluate(iterator, false);
     }
@@ -194,7 +251,9 @@ public final class MultiTaskNetwork {
      * for multi-label and {@link RegressionEvaluation} for regression tasks, honouring the labels masks, and each
      * evaluated task's mean loss over its labelled examples ({@link TaskEvaluations#loss(String)}).
      *
+     * @param iterator         the evaluation minibatches (reset first when it can be)
      * @param includeAuxiliary whether auxiliary tasks are evaluated too
+     * @return each evaluated task's DL4J evaluation and mean loss, by task name
      */
     public TaskEvaluations evaluate(MultiDataSetIterator iterator, boolean includeAuxiliary) {
         Map<String, IEvaluation<?>> evaluations = new LinkedHashMap<>();
@@ -262,47 +321,82 @@ public final class MultiTaskNetwork {
     /**
      * Saves the whole network: configuration, parameters, updater state, combinator state, and iteration
      * and epoch counts, so that training resumed after {@link #load(File)} equals uninterrupted training.
+     *
+     * @param file the file to write (replaced if it exists)
+     * @throws IOException if the file cannot be written
      */
     public void save(File file) throws IOException {
         ModelFile.save(this, file);
     }
 
-    /** Loads a network saved with {@link #save(File)}. */
+    /**
+     * Loads a network saved with {@link #save(File)}.
+     *
+     * @param file a file written by {@link #save(File)}
+     * @return the network, ready to resume training where the saved one stopped
+     * @throws IOException if the file cannot be read or is not a saved network
+     */
     public static MultiTaskNetwork load(File file) throws IOException {
         return ModelFile.load(file);
     }
 
     // ---------------------------------------------------------------- listeners and access
 
-    /** Adds listeners that hear every step and epoch end. */
+    /**
+     * Adds listeners that hear every step and epoch end.
+     *
+     * @param added the listeners to add, after those already registered (none may be {@code null})
+     */
     public void addListeners(TrainingListener... added) {
         for (TrainingListener l : added) {
             listeners.add(Objects.requireNonNull(l, "listener"));
         }
     }
 
-    /** Replaces all listeners. */
+    /**
+     * Replaces all listeners.
+     *
+     * @param replacement the listeners that replace the registered ones (none removes them all)
+     */
     public void setListeners(TrainingListener... replacement) {
         listeners.clear();
         addListeners(replacement);
     }
 
-    /** The registered listeners. */
+    /**
+     * The registered listeners.
+     *
+     * @return a copy of the registered listeners, in the order they were added
+     */
     public List<TrainingListener> listeners() {
         return List.copyOf(listeners);
     }
 
-    /** The tasks, in order. */
+    /**
+     * The tasks, in order.
+     *
+     * @return the tasks in graph-output order (unmodifiable)
+     */
     public List<Task> tasks() {
         return tasks;
     }
 
-    /** The task names, in order. */
+    /**
+     * The task names, in order.
+     *
+     * @return the tasks' names in task order
+     */
     public List<String> taskNames() {
         return tasks.stream().map(Task::name).toList();
     }
 
-    /** The task with the given name. */
+    /**
+     * The task with the given name.
+     *
+     * @param name a task's name
+     * @return the task called {@code name}
+     * @throws IllegalArgumentException if no task has that name
+     */
     public Task task(String name) {
         for (Task t : tasks) {
             if (t.name().equals(name)) {
@@ -312,57 +406,101 @@ public final class MultiTaskNetwork {
         throw new IllegalArgumentException("no task \"" + name + "\"; tasks are " + taskNames());
     }
 
-    /** The sharing strategy. */
+    /**
+     * The sharing strategy.
+     *
+     * @return the sharing strategy the network was built with
+     */
     public SharingStrategy sharing() {
         return sharing;
     }
 
-    /** The loss combinator. */
+    /**
+     * The loss combinator.
+     *
+     * @return the loss combinator, with its current state (loss history, learned weights)
+     */
     public LossCombinator losses() {
         return combinator;
     }
 
-    /** The network's updater configuration (every layer's, unless a layer sets its own). */
+    /**
+     * The network's updater configuration (every layer's, unless a layer sets its own).
+     *
+     * @return the updater configuration the network was built with
+     */
     public IUpdater updater() {
         return updater;
     }
 
-    /** The type of the features the trunk reads. */
+    /**
+     * The type of the features the trunk reads.
+     *
+     * @return the trunk's input type
+     */
     public InputType inputType() {
         return inputType;
     }
 
-    /** The underlying DL4J graph, for interop (its outputs are the tasks' output projections, before activation). */
+    /**
+     * The underlying DL4J graph, for interop (its outputs are the tasks' output projections, before activation).
+     *
+     * @return the live graph (training or changing it changes this network)
+     */
     public MultiTaskGraph graph() {
         return graph;
     }
 
-    /** The vertex names of the tasks' output projections, in task order. */
+    /**
+     * The vertex names of the tasks' output projections, in task order.
+     *
+     * @return the graph's output vertex names, one per task
+     */
     public List<String> outputNames() {
         return outputs;
     }
 
-    /** The vertex names of the tasks' representations (each head's input), in task order. */
+    /**
+     * The vertex names of the tasks' representations (each head's input), in task order.
+     *
+     * @return the representation vertex names, one per task
+     */
     public List<String> representationNames() {
         return representations;
     }
 
-    /** Whether each task predicts one output per time step, in task order. */
+    /**
+     * Whether each task predicts one output per time step, in task order.
+     *
+     * @return a copy of the flags, one per task: {@code true} for a per-time-step output {@code [mb, nOut, time]}
+     */
     public boolean[] sequenceOutputs() {
         return sequence.clone();
     }
 
-    /** All trainable parameters as one flat vector (a live view: writing it changes the network). */
+    /**
+     * All trainable parameters as one flat vector (a live view: writing it changes the network).
+     *
+     * @return the graph's flat parameter vector
+     */
     public INDArray params() {
         return graph.params();
     }
 
-    /** The number of parameter updates done so far. */
+    /**
+     * The number of parameter updates done so far.
+     *
+     * @return the iteration count, restored by {@link #load(File)}
+     */
     public int iterationCount() {
         return graph.getIterationCount();
     }
 
-    /** The number of completed epochs. */
+    /**
+     * The number of completed epochs.
+     *
+     * @return the epoch count, restored by {@link #load(File)}
+     */
     public int epochCount() {
         return graph.getEpochCount();
     }
@@ -388,19 +526,34 @@ public final class MultiTaskNetwork {
         private Builder() {
         }
 
-        /** The shared trunk (required). */
+        /**
+         * The shared trunk (required).
+         *
+         * @param trunk the layers that every task shares
+         * @return this builder
+         */
         public Builder trunk(SharedTrunk trunk) {
             this.trunk = Objects.requireNonNull(trunk, "trunk");
             return this;
         }
 
-        /** Adds a task; tasks keep the order they are added in. */
+        /**
+         * Adds a task; tasks keep the order they are added in.
+         *
+         * @param task the task to add; its name must differ from every other task's
+         * @return this builder
+         */
         public Builder task(Task task) {
             tasks.add(Objects.requireNonNull(task, "task " + tasks.size() + " is null"));
             return this;
         }
 
-        /** Adds tasks, in order. */
+        /**
+         * Adds tasks, in order.
+         *
+         * @param added the tasks to add after those already added
+         * @return this builder
+         */
         public Builder tasks(Task... added) {
             for (Task t : added) {
                 task(t);
@@ -408,43 +561,79 @@ public final class MultiTaskNetwork {
             return this;
         }
 
-        /** The sharing strategy; {@link HardSharing} by default. */
+        /**
+         * The sharing strategy; {@link HardSharing} by default.
+         *
+         * @param sharing how the tasks share the trunk
+         * @return this builder
+         */
         public Builder sharing(SharingStrategy sharing) {
             this.sharing = Objects.requireNonNull(sharing, "sharing");
             return this;
         }
 
-        /** The loss combinator; {@link FixedWeights#equal()} by default. */
+        /**
+         * The loss combinator; {@link FixedWeights#equal()} by default.
+         *
+         * @param combinator how the per-task losses are combined into one update
+         * @return this builder
+         */
         public Builder losses(LossCombinator combinator) {
             this.combinator = Objects.requireNonNull(combinator, "losses");
             return this;
         }
 
-        /** The updater for every parameter; {@code Adam(1e-3)} by default. */
+        /**
+         * The updater for every parameter; {@code Adam(1e-3)} by default.
+         *
+         * @param updater the updater configuration, e.g. {@code new Adam(1e-3)}
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** The seed of the parameter initialisation (DL4J's {@code seed}); a time-based seed when unset. */
+        /**
+         * The seed of the parameter initialisation (DL4J's {@code seed}); a time-based seed when unset.
+         *
+         * @param seed the random seed
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
-        /** The weight initialisation of every layer that does not set its own; Xavier by default. */
+        /**
+         * The weight initialisation of every layer that does not set its own; Xavier by default.
+         *
+         * @param weightInit the default weight initialisation
+         * @return this builder
+         */
         public Builder weightInit(WeightInit weightInit) {
             this.weightInit = Objects.requireNonNull(weightInit, "weightInit");
             return this;
         }
 
-        /** The data type of parameters and activations; FLOAT by default (DOUBLE for gradient checks). */
+        /**
+         * The data type of parameters and activations; FLOAT by default (DOUBLE for gradient checks).
+         *
+         * @param dataType the network's data type
+         * @return this builder
+         */
         public Builder dataType(DataType dataType) {
             this.dataType = Objects.requireNonNull(dataType, "dataType");
             return this;
         }
 
-        /** L2 regularisation coefficient for every layer's weights (DL4J's {@code l2}); 0 by default. */
+        /**
+         * L2 regularisation coefficient for every layer's weights (DL4J's {@code l2}); 0 by default.
+         *
+         * @param l2 the coefficient, finite and at least 0 (0 for none)
+         * @return this builder
+         * @throws IllegalArgumentException if {@code l2} is negative, NaN or infinite
+         */
         public Builder l2(double l2) {
             if (!(l2 >= 0) || Double.isInfinite(l2)) {
                 throw new IllegalArgumentException("l2 must be finite and >= 0, got " + l2);
@@ -453,7 +642,12 @@ public final class MultiTaskNetwork {
             return this;
         }
 
-        /** Checks the configuration, then builds and initialises the network. */
+        /**
+         * Checks the configuration, then builds and initialises the network.
+         *
+         * @return the initialised network
+         * @throws IllegalArgumentException if no trunk or no task was set, or two tasks share a name
+         */
         public MultiTaskNetwork build() {
             if (trunk == null) {
                 throw new IllegalArgumentException("no trunk: call trunk(SharedTrunk) before build()");

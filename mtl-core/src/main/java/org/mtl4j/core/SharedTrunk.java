@@ -37,22 +37,32 @@ public final class SharedTrunk {
         this.stages = List.copyOf(copy);
     }
 
-    /** Starts a trunk reading features of the given type. */
+    /**
+     * Starts a trunk reading features of the given type.
+     *
+     * @param inputType the type of the features, e.g. {@code InputType.feedForward(784)}; layers infer
+     *                  {@code nIn} from it
+     * @return a builder with no stage yet
+     */
     public static Builder builder(InputType inputType) {
         return new Builder(inputType);
     }
 
-    /** The type of the features the trunk reads. */
+    /** {@return the type of the features the trunk reads} */
     public InputType inputType() {
         return inputType;
     }
 
-    /** The stages, in order, each a non-empty list of layer configurations (clone before mutating). */
+    /**
+     * The stages, in order, each a non-empty list of layer configurations (clone before mutating).
+     *
+     * @return the stages (unmodifiable lists of the configured layers)
+     */
     public List<List<Layer>> stages() {
         return stages;
     }
 
-    /** All layers in order, stages flattened. */
+    /** {@return all layers in order, stages flattened} */
     public List<Layer> layers() {
         List<Layer> all = new ArrayList<>();
         stages.forEach(all::addAll);
@@ -68,12 +78,24 @@ public final class SharedTrunk {
             this.inputType = Objects.requireNonNull(inputType, "the trunk's input type is null");
         }
 
-        /** Adds a stage made of one layer. */
+        /**
+         * Adds a stage made of one layer.
+         *
+         * @param layer the layer's configuration, without {@code nIn}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code layer} is null
+         */
         public Builder layer(Layer layer) {
             return stage(layer);
         }
 
-        /** Adds a stage made of the given layers, in order. */
+        /**
+         * Adds a stage made of the given layers, in order.
+         *
+         * @param layers the stage's layer configurations, without {@code nIn}; at least one
+         * @return this builder
+         * @throws IllegalArgumentException if no layer is given or one is null
+         */
         public Builder stage(Layer... layers) {
             if (layers == null || layers.length == 0) {
                 throw new IllegalArgumentException("trunk stage " + stages.size() + " has no layers");
@@ -87,7 +109,12 @@ public final class SharedTrunk {
             return this;
         }
 
-        /** Builds the trunk; it needs at least one layer. */
+        /**
+         * Builds the trunk; it needs at least one layer.
+         *
+         * @return the immutable trunk
+         * @throws IllegalArgumentException if no stage was added
+         */
         public SharedTrunk build() {
             if (stages.isEmpty()) {
                 throw new IllegalArgumentException("a shared trunk needs at least one layer");

@@ -15,7 +15,7 @@ import java.util.List;
 public record StepResult(long iteration, int epoch, TaskLosses losses, TaskWeights weights, double penalty,
                          int minibatch) {
 
-    /** The task names, in task order. */
+    /** {@return the task names, in task order} */
     public List<String> taskNames() {
         return losses.taskNames();
     }
@@ -23,6 +23,8 @@ public record StepResult(long iteration, int epoch, TaskLosses losses, TaskWeigh
     /**
      * The objective the step minimised, {@code sum_t w_t * L_t + penalty}, with the weights on the shared
      * parameters ({@link TaskWeights#weight(int)}).
+     *
+     * @return the step's objective
      */
     public double totalLoss() {
         double sum = penalty;

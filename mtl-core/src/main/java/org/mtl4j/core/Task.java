@@ -68,7 +68,14 @@ public final class Task {
         this.stage = stage;
     }
 
-    /** A single-label classification task over {@code nClasses} classes: softmax output, multi-class cross-entropy. */
+    /**
+     * A single-label classification task over {@code nClasses} classes: softmax output, multi-class cross-entropy.
+     *
+     * @param name     the task's unique name: letters, digits, {@code .}, {@code _} and {@code -}, starting with a letter or digit
+     * @param nClasses the number of classes, at least 2
+     * @return a main task with a linear head that reads the labels array at its own position
+     * @throws IllegalArgumentException if the name is not valid or {@code nClasses < 2}
+     */
     public static Task classification(String name, int nClasses) {
         if (nClasses < 2) {
             throw new IllegalArgumentException("task \"" + name + "\": classification needs at least 2 classes, got "
@@ -78,18 +85,38 @@ public final class Task {
                 TaskKind.CLASSIFICATION, TaskRole.MAIN, -1, -1);
     }
 
-    /** A multi-label task with {@code nLabels} independent binary labels: sigmoid outputs, binary cross-entropy. */
+    /**
+     * A multi-label task with {@code nLabels} independent binary labels: sigmoid outputs, binary cross-entropy.
+     *
+     * @param name    the task's unique name: letters, digits, {@code .}, {@code _} and {@code -}, starting with a letter or digit
+     * @param nLabels the number of binary labels, at least 1
+     * @return a main task with a linear head that reads the labels array at its own position
+     * @throws IllegalArgumentException if the name is not valid or {@code nLabels < 1}
+     */
     public static Task multiLabel(String name, int nLabels) {
         return new Task(name, Head.linear(), nLabels, Activation.SIGMOID.getActivationFunction(), new LossBinaryXENT(),
                 TaskKind.MULTI_LABEL, TaskRole.MAIN, -1, -1);
     }
 
-    /** A regression task with one real-valued target: identity output, mean squared error. */
+    /**
+     * A regression task with one real-valued target: identity output, mean squared error.
+     *
+     * @param name the task's unique name: letters, digits, {@code .}, {@code _} and {@code -}, starting with a letter or digit
+     * @return a main task with a linear head that reads the labels array at its own position
+     * @throws IllegalArgumentException if the name is not valid
+     */
     public static Task regression(String name) {
         return regression(name, 1);
     }
 
-    /** A regression task with {@code nOut} real-valued targets: identity output, mean squared error. */
+    /**
+     * A regression task with {@code nOut} real-valued targets: identity output, mean squared error.
+     *
+     * @param name the task's unique name: letters, digits, {@code .}, {@code _} and {@code -}, starting with a letter or digit
+     * @param nOut the number of targets, at least 1
+     * @return a main task with a linear head that reads the labels array at its own position
+     * @throws IllegalArgumentException if the name is not valid or {@code nOut < 1}
+     */
     public static Task regression(String name, int nOut) {
         return new Task(name, Head.linear(), nOut, Activation.IDENTITY.getActivationFunction(), new LossMSE(),
                 TaskKind.REGRESSION, TaskRole.MAIN, -1, -1);
@@ -98,6 +125,15 @@ public final class Task {
     /**
      * A task with an explicit output: {@code nOut} outputs with the given activation and loss.
      * {@code kind} chooses the metrics it is evaluated with.
+     *
+     * @param name       the task's unique name: letters, digits, {@code .}, {@code _} and {@code -}, starting with a letter or digit
+     * @param kind       what the task predicts; chooses the DL4J evaluation it is evaluated with
+     * @param nOut       the output width, at least 1
+     * @param activation the output activation, applied to the head's projection before the loss
+     * @param loss       the loss function, any ND4J {@link ILossFunction}
+     * @return a main task with a linear head that reads the labels array at its own position
+     * @throws IllegalArgumentException if the name is not valid or {@code nOut < 1}
+     * @throws NullPointerException     if {@code activation}, {@code loss} or {@code kind} is {@code null}
      */
     public static Task of(String name, TaskKind kind, int nOut, Activation activation, ILossFunction loss) {
         Objects.requireNonNull(activation, () -> "task \"" + name + "\": activation is null");
@@ -105,22 +141,41 @@ public final class Task {
                 -1);
     }
 
-    /** This task with the given head. */
+    /**
+     * This task with the given head.
+     *
+     * @param head the hidden layers between the task's representation and its output projection
+     * @return a copy of this task with {@code head}
+     */
     public Task withHead(Head head) {
         return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
-    /** This task with another loss function (the activation stays). */
+    /**
+     * This task with another loss function (the activation stays).
+     *
+     * @param loss the new loss function
+     * @return a copy of this task with {@code loss}
+     */
     public Task withLoss(ILossFunction loss) {
         return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
-    /** This task as an auxiliary task: trained, but not reported by default. */
+    /**
+     * This task as an auxiliary task: trained, but not reported by default.
+     *
+     * @return a copy of this task with the role {@link TaskRole#AUXILIARY}
+     */
     public Task asAuxiliary() {
         return new Task(name, head, nOut, activation, loss, kind, TaskRole.AUXILIARY, labelsIndex, stage);
     }
 
-    /** This task with the given role. */
+    /**
+     * This task with the given role.
+     *
+     * @param role main or auxiliary
+     * @return a copy of this task with {@code role}
+     */
     public Task withRole(TaskRole role) {
         return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
@@ -128,6 +183,10 @@ public final class Task {
     /**
      * This task reading {@code labels[index]} (and {@code labelsMask[index]}) of each {@code MultiDataSet}.
      * By default a task reads the labels array at its own position in the network's task list.
+     *
+     * @param index the position of the task's labels array in each {@code MultiDataSet}, at least 0
+     * @return a copy of this task that reads {@code labels[index]}
+     * @throws IllegalArgumentException if {@code index < 0}
      */
     public Task withLabelsIndex(int index) {
         if (index < 0) {
@@ -140,6 +199,10 @@ public final class Task {
      * This task reading its representation from the output of trunk stage {@code stage} (0-based) instead
      * of the last stage: a low-level task supervised at a lower layer (Sogaard and Goldberg 2016; the Joint
      * Many-Task model, Hashimoto et al. 2017). Every sharing strategy honours it.
+     *
+     * @param stage the 0-based trunk stage whose output the task's head reads
+     * @return a copy of this task that reads stage {@code stage}
+     * @throws IllegalArgumentException if {@code stage < 0}
      */
     public Task withStage(int stage) {
         if (stage < 0) {
@@ -148,58 +211,113 @@ public final class Task {
         return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
-    /** Restores a task from its parts (used when loading a saved model). */
+    /**
+     * Restores a task from its parts (used when loading a saved model).
+     *
+     * @param name        the task's name, as {@link #name()}
+     * @param head        the task's head, as {@link #head()}
+     * @param nOut        the output width, as {@link #nOut()}
+     * @param activation  the output activation, as {@link #activation()}
+     * @param loss        the loss function, as {@link #loss()}
+     * @param kind        what the task predicts, as {@link #kind()}
+     * @param role        main or auxiliary, as {@link #role()}
+     * @param labelsIndex the labels index, as {@link #labelsIndex()} (-1 for the task's own position)
+     * @param stage       the trunk stage, as {@link #stage()} (-1 for the last)
+     * @return the task with these parts
+     * @throws IllegalArgumentException if a part is out of range, as for the factories
+     */
     public static Task restore(String name, Head head, int nOut, IActivation activation, ILossFunction loss,
                                TaskKind kind, TaskRole role, int labelsIndex, int stage) {
         return new Task(name, head, nOut, activation, loss, kind, role, labelsIndex, stage);
     }
 
-    /** The task's unique name. */
+    /**
+     * The task's unique name.
+     *
+     * @return the name, which keys the task's losses, weights and predictions
+     */
     public String name() {
         return name;
     }
 
-    /** The task's hidden layers. */
+    /**
+     * The task's hidden layers.
+     *
+     * @return the head (a linear head has no hidden layer)
+     */
     public Head head() {
         return head;
     }
 
-    /** The width of the task's output (classes, labels or targets). */
+    /**
+     * The width of the task's output (classes, labels or targets).
+     *
+     * @return the output width, at least 1
+     */
     public int nOut() {
         return nOut;
     }
 
-    /** The output activation, applied to the head's projection before the loss. */
+    /**
+     * The output activation, applied to the head's projection before the loss.
+     *
+     * @return the output activation
+     */
     public IActivation activation() {
         return activation;
     }
 
-    /** The loss function. */
+    /**
+     * The loss function.
+     *
+     * @return the ND4J loss function of the task's output
+     */
     public ILossFunction loss() {
         return loss;
     }
 
-    /** What the task predicts. */
+    /**
+     * What the task predicts.
+     *
+     * @return classification, multi-label or regression
+     */
     public TaskKind kind() {
         return kind;
     }
 
-    /** Main or auxiliary. */
+    /**
+     * Main or auxiliary.
+     *
+     * @return the task's role
+     */
     public TaskRole role() {
         return role;
     }
 
-    /** The labels index set with {@link #withLabelsIndex(int)}, or -1 when the task reads its own position. */
+    /**
+     * The labels index set with {@link #withLabelsIndex(int)}, or -1 when the task reads its own position.
+     *
+     * @return the labels index, or -1
+     */
     public int labelsIndex() {
         return labelsIndex;
     }
 
-    /** The trunk stage set with {@link #withStage(int)}, or -1 when the task reads the last stage. */
+    /**
+     * The trunk stage set with {@link #withStage(int)}, or -1 when the task reads the last stage.
+     *
+     * @return the 0-based trunk stage, or -1
+     */
     public int stage() {
         return stage;
     }
 
-    /** The trunk stage this task reads in a trunk of {@code stages} stages. */
+    /**
+     * The trunk stage this task reads in a trunk of {@code stages} stages.
+     *
+     * @param stages the number of stages of the trunk
+     * @return the 0-based stage: the one set with {@link #withStage(int)}, else {@code stages - 1}
+     */
     public int stageIn(int stages) {
         return stage < 0 ? stages - 1 : stage;
     }

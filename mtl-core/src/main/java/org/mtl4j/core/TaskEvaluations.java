@@ -20,7 +20,11 @@ public final class TaskEvaluations {
     private final Map<String, Double> lossSums;
     private final Map<String, Long> labelled;
 
-    /** Wraps the given evaluations (copied, order kept), without losses. */
+    /**
+     * Wraps the given evaluations (copied, order kept), without losses.
+     *
+     * @param byTask each evaluated task's DL4J evaluation, by task name in task order
+     */
     public TaskEvaluations(Map<String, IEvaluation<?>> byTask) {
         this(byTask, Map.of(), Map.of());
     }
@@ -29,6 +33,9 @@ public final class TaskEvaluations {
      * Wraps the given evaluations and, per task, the sum of its loss over its labelled examples and their number
      * (copied, order kept); evaluations of several parts of the data merge by adding both.
      *
+     * @param byTask   each evaluated task's DL4J evaluation, by task name in task order
+     * @param lossSums per task, its loss summed over its labelled examples (a subset of the evaluated tasks)
+     * @param labelled per task, the number of its labelled examples (the same tasks as {@code lossSums})
      * @throws IllegalArgumentException when a loss is given for a task without an evaluation, or a loss sum
      *                                  without its labelled count
      */
@@ -48,17 +55,23 @@ public final class TaskEvaluations {
         this.labelled = Collections.unmodifiableMap(new LinkedHashMap<>(labelled));
     }
 
-    /** The evaluated task names, in task order. */
+    /** {@return the evaluated task names, in task order} */
     public List<String> taskNames() {
         return List.copyOf(byTask.keySet());
     }
 
-    /** All evaluations by task name. */
+    /** {@return all evaluations by task name (unmodifiable, in task order)} */
     public Map<String, IEvaluation<?>> asMap() {
         return byTask;
     }
 
-    /** The evaluation of a task. */
+    /**
+     * The evaluation of a task.
+     *
+     * @param task the task's name
+     * @return its DL4J evaluation
+     * @throws IllegalArgumentException when the task was not evaluated
+     */
     public IEvaluation<?> get(String task) {
         IEvaluation<?> e = byTask.get(task);
         if (e == null) {
@@ -71,6 +84,8 @@ public final class TaskEvaluations {
     /**
      * The task's mean loss over the labelled examples of the evaluated data (NaN when none was labelled).
      *
+     * @param task the task's name
+     * @return the loss sum divided by the labelled count, or NaN
      * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
      */
     public double loss(String task) {
@@ -81,6 +96,8 @@ public final class TaskEvaluations {
     /**
      * The task's loss summed over the labelled examples of the evaluated data.
      *
+     * @param task the task's name
+     * @return the sum of the per-example losses
      * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
      */
     public double lossSum(String task) {
@@ -91,6 +108,8 @@ public final class TaskEvaluations {
     /**
      * How many examples of the evaluated data carry a label for the task.
      *
+     * @param task the task's name
+     * @return the labelled-example count (0 when none was labelled)
      * @throws IllegalArgumentException when the task was not evaluated or its loss was not computed
      */
     public long labelled(String task) {
@@ -105,23 +124,44 @@ public final class TaskEvaluations {
     /**
      * One metric of a task, e.g. {@code metric("segment", TaskMetric.ACCURACY)}.
      *
+     * @param task   the task's name
+     * @param metric the metric to read; {@link TaskMetric#LOSS} is the task's mean loss
+     * @return the metric's value on the evaluated data
      * @throws IllegalArgumentException when the task was not evaluated or its kind has no such metric
      */
     public double metric(String task, TaskMetric metric) {
         return metric == TaskMetric.LOSS ? loss(task) : metric.read(task, get(task));
     }
 
-    /** The evaluation of a classification task. */
+    /**
+     * The evaluation of a classification task.
+     *
+     * @param task the task's name
+     * @return its {@link Evaluation}
+     * @throws IllegalArgumentException when the task was not evaluated or was evaluated with another type
+     */
     public Evaluation classification(String task) {
         return as(task, Evaluation.class);
     }
 
-    /** The evaluation of a multi-label task. */
+    /**
+     * The evaluation of a multi-label task.
+     *
+     * @param task the task's name
+     * @return its {@link EvaluationBinary}
+     * @throws IllegalArgumentException when the task was not evaluated or was evaluated with another type
+     */
     public EvaluationBinary multiLabel(String task) {
         return as(task, EvaluationBinary.class);
     }
 
-    /** The evaluation of a regression task. */
+    /**
+     * The evaluation of a regression task.
+     *
+     * @param task the task's name
+     * @return its {@link RegressionEvaluation}
+     * @throws IllegalArgumentException when the task was not evaluated or was evaluated with another type
+     */
     public RegressionEvaluation regression(String task) {
         return as(task, RegressionEvaluation.class);
     }
@@ -138,6 +178,8 @@ public final class TaskEvaluations {
     /**
      * One line per task: accuracy and macro F1 for classification, mean accuracy for multi-label, and
      * average MSE, MAE and R^2 over the targets for regression; then the task's loss when it was computed.
+     *
+     * @return the summary, one newline-terminated line per evaluated task
      */
     public String summary() {
         StringBuilder sb = new StringBuilder();

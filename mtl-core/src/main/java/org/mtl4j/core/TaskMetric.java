@@ -35,17 +35,22 @@ public enum TaskMetric {
         this.higherIsBetter = higherIsBetter;
     }
 
-    /** The short lower-case name used in the history's columns ({@code valid_accuracy[task]}). */
+    /** {@return the short lower-case name used in the history's columns ({@code valid_accuracy[task]})} */
     public String key() {
         return key;
     }
 
-    /** Whether a larger value is an improvement. */
+    /** {@return whether a larger value is an improvement} */
     public boolean higherIsBetter() {
         return higherIsBetter;
     }
 
-    /** The metrics that apply to tasks of {@code kind}, the kind's headline metric first, {@link #LOSS} last. */
+    /**
+     * The metrics that apply to tasks of {@code kind}, the kind's headline metric first, {@link #LOSS} last.
+     *
+     * @param kind what the task predicts
+     * @return the metrics a task of that kind is validated on
+     */
     public static List<TaskMetric> of(TaskKind kind) {
         return switch (kind) {
             case CLASSIFICATION -> List.of(ACCURACY, F1, LOSS);
@@ -54,7 +59,12 @@ public enum TaskMetric {
         };
     }
 
-    /** The headline metric of a kind of task: accuracy for classification and multi-label, RMSE for regression. */
+    /**
+     * The headline metric of a kind of task: accuracy for classification and multi-label, RMSE for regression.
+     *
+     * @param kind what the task predicts
+     * @return the first of {@link #of(TaskKind)}
+     */
     public static TaskMetric headline(TaskKind kind) {
         return of(kind).get(0);
     }

@@ -16,7 +16,13 @@ import java.util.Arrays;
  */
 public record TaskWeights(double[] weights, double[] headWeights) {
 
-    /** Rejects NaN and infinite weights, negative head weights and mismatched lengths, and copies the arrays. */
+    /**
+     * Rejects NaN and infinite weights, negative head weights and mismatched lengths, and copies the arrays.
+     *
+     * @param weights     the coefficient of each task's gradient on the shared parameters: finite
+     * @param headWeights the weight of each task's gradient on its own head: finite and {@code >= 0}
+     * @throws IllegalArgumentException if a weight is not finite, a head weight is negative, or the lengths differ
+     */
     public TaskWeights {
         weights = weights.clone();
         headWeights = headWeights.clone();
@@ -35,46 +41,66 @@ public record TaskWeights(double[] weights, double[] headWeights) {
         }
     }
 
-    /** The same weight on the shared part and the head of each task: the weights of {@code sum_t w_t L_t}. */
+    /**
+     * The same weight on the shared part and the head of each task: the weights of {@code sum_t w_t L_t}.
+     *
+     * @param weights each task's weight {@code w_t}, in task order: finite and {@code >= 0}
+     * @throws IllegalArgumentException if a weight is negative or not finite
+     */
     public TaskWeights(double[] weights) {
         this(weights, weights);
     }
 
-    /** Weights {@code shared} on the encoder and 1 on every head (plain task gradients for the heads). */
+    /**
+     * Weights {@code shared} on the encoder and 1 on every head (plain task gradients for the heads).
+     *
+     * @param shared the coefficient of each task's gradient on the shared parameters, in task order: finite
+     * @return weights with {@code shared} on the encoder and 1 on every head
+     */
     public static TaskWeights sharedOnly(double[] shared) {
         double[] ones = new double[shared.length];
         Arrays.fill(ones, 1.0);
         return new TaskWeights(shared, ones);
     }
 
-    /** The weight of task {@code t} on the shared parameters. */
+    /**
+     * The weight of task {@code t} on the shared parameters.
+     *
+     * @param t the task's index, in task order
+     * @return its coefficient on the shared parameters
+     */
     public double weight(int t) {
         return weights[t];
     }
 
-    /** The weight of task {@code t} on its head. */
+    /**
+     * The weight of task {@code t} on its head.
+     *
+     * @param t the task's index, in task order
+     * @return its weight on its own head
+     */
     public double headWeight(int t) {
         return headWeights[t];
     }
 
-    /** The shared weights (a copy). */
+    /** {@return the shared weights (a copy)} */
     @Override
     public double[] weights() {
         return weights.clone();
     }
 
-    /** The head weights (a copy). */
+    /** {@return the head weights (a copy)} */
     @Override
     public double[] headWeights() {
         return headWeights.clone();
     }
 
-    /** Whether every head has the same weight as the shared part of its task. */
+    /** {@return whether every head has the same weight as the shared part of its task} */
     public boolean uniform() {
         return Arrays.equals(weights, headWeights);
     }
 
-    /** The number of tasks. */
+    /** {@return the number of tasks} */
     public int size() {
         return weights.length;
     }

@@ -66,7 +66,11 @@ public final class Trainer {
         this.listeners = List.copyOf(b.listeners);
     }
 
-    /** Starts configuring a trainer. */
+    /**
+     * Starts configuring a trainer.
+     *
+     * @return a builder without validation, early stopping or checkpoints; its epochs must be set
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -75,6 +79,9 @@ public final class Trainer {
      * Trains {@code network} for this trainer's number of epochs more (or until early stopping ends the run)
      * over {@code train}, resetting it before each epoch.
      *
+     * @param network the network to train, from its current epoch count on
+     * @param train   the training minibatches (it must support reset for more than one epoch)
+     * @return the trained network, the run's history and, under early stopping, the best network and its epoch
      * @throws IllegalArgumentException when a multi-epoch run gets an iterator that cannot reset, or early
      *                                  stopping watches a task or metric the network lacks
      * @throws IllegalStateException    when the checkpoint folder already holds checkpoints (resume them with
@@ -95,6 +102,8 @@ public final class Trainer {
      * Resumes the run saved in the newest checkpoint of this trainer's {@link Checkpoints} folder and trains it
      * to its last epoch (or until early stopping ends it).
      *
+     * @param train the training minibatches, giving the same sequence as in the interrupted run
+     * @return the result of the whole run: its history includes the epochs before the crash
      * @throws IllegalStateException when this trainer has no checkpoints configured
      * @throws IOException           when there is no checkpoint or it cannot be read
      */
@@ -119,6 +128,11 @@ public final class Trainer {
     /**
      * {@link #resume} when the checkpoint folder holds a checkpoint, otherwise {@link #fit}: the one call for
      * a program that may be restarted after a crash.
+     *
+     * @param network the network to train when there is no checkpoint to resume (ignored otherwise)
+     * @param train   the training minibatches
+     * @return the result of the run, fitted or resumed
+     * @throws UncheckedIOException when a checkpoint cannot be read or written
      */
     public TrainingResult fitOrResume(MultiTaskNetwork network, MultiDataSetIterator train) {
         if (checkpoints != null && checkpoints.latest().isPresent()) {
@@ -323,7 +337,13 @@ public final class Trainer {
         private Builder() {
         }
 
-        /** The number of epochs a run trains at most (required, >= 1). */
+        /**
+         * The number of epochs a run trains at most (required, &gt;= 1).
+         *
+         * @param epochs the epochs a run adds to the network's epoch count, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code epochs < 1}
+         */
         public Builder epochs(int epochs) {
             if (epochs < 1) {
                 throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
@@ -332,25 +352,45 @@ public final class Trainer {
             return this;
         }
 
-        /** Data evaluated after every epoch (main tasks; loss and each metric of the task's kind). */
+        /**
+         * Data evaluated after every epoch (main tasks; loss and each metric of the task's kind).
+         *
+         * @param validation the validation minibatches, reset before each evaluation
+         * @return this builder
+         */
         public Builder validation(MultiDataSetIterator validation) {
             this.validation = Objects.requireNonNull(validation, "validation");
             return this;
         }
 
-        /** Stops when the validation score stops improving, and keeps the best network; needs validation data. */
+        /**
+         * Stops when the validation score stops improving, and keeps the best network; needs validation data.
+         *
+         * @param earlyStopping the task, metric and patience to watch
+         * @return this builder
+         */
         public Builder earlyStopping(EarlyStopping earlyStopping) {
             this.earlyStopping = Objects.requireNonNull(earlyStopping, "earlyStopping");
             return this;
         }
 
-        /** Saves checkpoints from which {@link Trainer#resume} continues a crashed run. */
+        /**
+         * Saves checkpoints from which {@link Trainer#resume} continues a crashed run.
+         *
+         * @param checkpoints the folder, interval and number of checkpoints kept
+         * @return this builder
+         */
         public Builder checkpoints(Checkpoints checkpoints) {
             this.checkpoints = Objects.requireNonNull(checkpoints, "checkpoints");
             return this;
         }
 
-        /** Listeners of this trainer's runs, besides the network's own. */
+        /**
+         * Listeners of this trainer's runs, besides the network's own.
+         *
+         * @param added listeners to add after those already added (none may be {@code null})
+         * @return this builder
+         */
         public Builder listeners(TrainingListener... added) {
             for (TrainingListener l : added) {
                 listeners.add(Objects.requireNonNull(l, "listener"));
@@ -361,6 +401,7 @@ public final class Trainer {
         /**
          * Builds the trainer.
          *
+         * @return the immutable, reusable trainer
          * @throws IllegalStateException when the epochs are not set, or early stopping has no validation data
          */
         public Trainer build() {

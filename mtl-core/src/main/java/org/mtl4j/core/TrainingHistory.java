@@ -29,7 +29,12 @@ public final class TrainingHistory {
     public TrainingHistory() {
     }
 
-    /** A history holding {@code records}, in order. */
+    /**
+     * A history holding {@code records}, in order.
+     *
+     * @param records the epochs' records, oldest first, each epoch after the one before
+     * @throws IllegalArgumentException when an epoch does not follow the one before it
+     */
     public TrainingHistory(List<EpochRecord> records) {
         records.forEach(this::add);
     }
@@ -37,6 +42,7 @@ public final class TrainingHistory {
     /**
      * Appends one epoch's record.
      *
+     * @param record the record of the epoch after the last recorded one
      * @throws IllegalArgumentException when its epoch does not follow the last record's
      */
     public void add(EpochRecord record) {
@@ -47,22 +53,27 @@ public final class TrainingHistory {
         records.add(record);
     }
 
-    /** The records, oldest first. */
+    /** {@return the records, oldest first (an unmodifiable view)} */
     public List<EpochRecord> records() {
         return Collections.unmodifiableList(records);
     }
 
-    /** The number of recorded epochs. */
+    /** {@return the number of recorded epochs} */
     public int size() {
         return records.size();
     }
 
-    /** Whether no epoch is recorded. */
+    /** {@return whether no epoch is recorded} */
     public boolean isEmpty() {
         return records.isEmpty();
     }
 
-    /** The newest record. */
+    /**
+     * The newest record.
+     *
+     * @return the record of the last epoch
+     * @throws IllegalStateException when the history is empty
+     */
     public EpochRecord last() {
         if (records.isEmpty()) {
             throw new IllegalStateException("the history is empty");
@@ -70,7 +81,12 @@ public final class TrainingHistory {
         return records.get(records.size() - 1);
     }
 
-    /** Every column name of {@link #toCsv()}, in order of first appearance. */
+    /**
+     * Every column name of {@link #toCsv()}, in order of first appearance.
+     *
+     * @return {@code epoch, iteration, steps, seconds, penalty}, then the per-task columns such as
+     *         {@code train_loss[task]}, {@code weight[task]} and {@code valid_accuracy[task]}, then the learned values
+     */
     public List<String> columns() {
         LinkedHashSet<String> names = new LinkedHashSet<>(FIXED);
         for (EpochRecord r : records) {
@@ -79,7 +95,12 @@ public final class TrainingHistory {
         return List.copyOf(names);
     }
 
-    /** One column's values, one per epoch (NaN where an epoch lacks it). */
+    /**
+     * One column's values, one per epoch (NaN where an epoch lacks it).
+     *
+     * @param name a column name, as in {@link #columns()}
+     * @return the column's value for each epoch, oldest first
+     */
     public double[] column(String name) {
         double[] values = new double[records.size()];
         for (int i = 0; i < values.length; i++) {
@@ -91,6 +112,8 @@ public final class TrainingHistory {
     /**
      * The history as CSV: a header row of {@link #columns()}, then one row per epoch; numbers are written
      * exactly ({@link Double#toString}), a missing value is empty, names with commas or quotes are quoted.
+     *
+     * @return the CSV text, each row ending in a newline
      */
     public String toCsv() {
         List<String> columns = columns();
@@ -113,7 +136,13 @@ public final class TrainingHistory {
         return sb.toString();
     }
 
-    /** Writes {@link #toCsv()} to {@code file} (UTF-8), creating its folder, and returns the file. */
+    /**
+     * Writes {@link #toCsv()} to {@code file} (UTF-8), creating its folder, and returns the file.
+     *
+     * @param file the CSV file to write (replaced if it exists)
+     * @return {@code file}
+     * @throws IOException when the folder or the file cannot be written
+     */
     public Path writeCsv(Path file) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
@@ -127,6 +156,8 @@ public final class TrainingHistory {
      * Reads a history written by {@link #toCsv()}: the inverse of it, so that a resumed run's history
      * continues the interrupted one's exactly.
      *
+     * @param csv the text of {@link #toCsv()}
+     * @return the history the text describes (empty for an empty text)
      * @throws IllegalArgumentException when the text is not such a CSV
      */
     public static TrainingHistory fromCsv(String csv) {

@@ -11,27 +11,39 @@ import java.util.Objects;
 
 /**
  * CAGrad, conflict-averse gradient descent (Liu, Liu, Jin, Stone and Liu, "Conflict-Averse Gradient Descent
- * for Multi-task Learning", NeurIPS 2021, Algorithm 1). With {@code g0 = (1/T) sum_t g_t}, the update
- * direction maximises the worst task's improvement {@code min_t g_t . d} within a ball
- * {@code ||d - g0|| <= c ||g0||} around the average gradient. Through its dual,
+ * for Multi-task Learning", NeurIPS 2021, Algorithm 1): the update direction maximises the worst task's
+ * improvement within a ball around the average gradient.
+ *
+ * <p>With {@code g0 = (1/T) sum_t g_t}, the direction d maximises {@code min_t g_t . d} within
+ * {@code ||d - g0|| <= c ||g0||}. Through its dual,
  * <pre>
  *   w = argmin_{w in simplex} g_w . g0 + sqrt(phi) ||g_w||,   g_w = sum_t w_t g_t,   phi = c^2 ||g0||^2,
  *   d = g0 + (sqrt(phi) / ||g_w||) g_w,
  * </pre>
  * so the shared parameters train on {@code sum_t (1/T + lambda w_t) g_t} with {@code lambda = sqrt(phi)/||g_w||},
- * and each head on its plain gradient. {@code c} defaults to 0.5 (in [0, 1); c = 0 is the average gradient,
- * i.e. equal weights 1/T). The dual is solved on the Gram matrix by projected gradient descent with
- * backtracking (until a step changes no weight by 1e-12, at most 10,000 iterations: the weights are within
- * about 1e-8 of the minimiser; the authors' code calls SciPy's SLSQP with tolerance 1e-6). A task with no
- * labelled example in the step is left out (weight 0, T counts the others).
- * The {@code g_t} are the gradients w.r.t. every encoder parameter by default, as in the paper (one encoder
- * backward per task); {@link Builder#gradients(SharedGradients)} can choose the representation's.
+ * and each head on its plain gradient. A task with no labelled example in the step is left out (weight 0, T
+ * counts the others).
  *
- * <p>Scale: {@code d} is on the scale of the average gradient, 1/T of what {@code FixedWeights.equal()}
- * (the sum of the losses) gives. Departures of the reference code, offered as options: the official code
- * rescales {@code d} by {@code 1/(1+c^2)} by default ({@link Rescale}), and multiplies it by T "to match the sum
- * loss" ({@link Builder#sumScale(boolean)}); LibMTL rescales by {@code 1/(1+c^2)} without the factor T. Both add
- * small constants (1e-8) under the square roots, which are left out here: a zero {@code g_w} gives {@code d = g0}.
+ * <p>Defaults and how it is computed:
+ * <ul>
+ *   <li>{@code c} defaults to 0.5 (in [0, 1); c = 0 is the average gradient, i.e. equal weights 1/T);</li>
+ *   <li>the {@code g_t} are the gradients w.r.t. every encoder parameter by default, as in the paper (one encoder
+ *       backward per task); {@link Builder#gradients(SharedGradients)} can choose the representation's;</li>
+ *   <li>the dual is solved on the Gram matrix by projected gradient descent with backtracking (until a step
+ *       changes no weight by 1e-12, at most 10,000 iterations: the weights are within about 1e-8 of the
+ *       minimiser; the authors' code calls SciPy's SLSQP with tolerance 1e-6);</li>
+ *   <li>scale: {@code d} is on the scale of the average gradient, 1/T of what {@code FixedWeights.equal()} (the
+ *       sum of the losses) gives.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code, offered as options:
+ * <ul>
+ *   <li>the official code rescales {@code d} by {@code 1/(1+c^2)} by default ({@link Rescale}), and multiplies it
+ *       by T "to match the sum loss" ({@link Builder#sumScale(boolean)});</li>
+ *   <li>LibMTL rescales by {@code 1/(1+c^2)} without the factor T.</li>
+ * </ul>
+ * Both add small constants (1e-8) under the square roots, which are left out here: a zero {@code g_w} gives
+ * {@code d = g0}.
  */
 public final class CaGrad implements LossCombinator {
 
@@ -58,7 +70,12 @@ public final class CaGrad implements LossCombinator {
         this(0.5, SharedGradients.SHARED_PARAMETERS, Rescale.NONE, false);
     }
 
-    /** CAGrad with the given c, otherwise the defaults. */
+    /**
+     * CAGrad with the given c, otherwise the defaults.
+     *
+     * @param c the radius factor, in [0, 1); 0 gives the average gradient
+     * @throws IllegalArgumentException if {@code c} is not in [0, 1)
+     */
     public CaGrad(double c) {
         this(c, SharedGradients.SHARED_PARAMETERS, Rescale.NONE, false);
     }
@@ -79,7 +96,11 @@ public final class CaGrad implements LossCombinator {
         this.sumScale = sumScale;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #CaGrad()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -102,7 +123,12 @@ public final class CaGrad implements LossCombinator {
         return TaskWeights.sharedOnly(shared);
     }
 
-    /** The coefficients {@code s (1/T + lambda w_t)} of the direction for the Gram matrix {@code gram}. */
+    /**
+     * The coefficients {@code s (1/T + lambda w_t)} of the direction for the Gram matrix {@code gram}.
+     *
+     * @param gram the {@code T x T} Gram matrix {@code G_ij = g_i . g_j} of the task gradients
+     * @return each task's coefficient, with {@code s} the rescaling (times T with the sum scale)
+     */
     public double[] coefficients(double[][] gram) {
         int n = gram.length;
         double[] w = dualWeights(gram);
@@ -202,25 +228,25 @@ public final class CaGrad implements LossCombinator {
         return MinNormPoint.dot(w, gb) + sqrtPhi * Math.sqrt(Math.max(MinNormPoint.quadratic(gram, w), 0));
     }
 
-    /** The radius factor c. */
+    /** {@return the radius factor c} */
     @JsonProperty("c")
     public double getC() {
         return c;
     }
 
-    /** Which task gradients are combined. */
+    /** {@return which task gradients are combined} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** The rescaling of the direction. */
+    /** {@return the rescaling of the direction} */
     @JsonProperty("rescale")
     public Rescale getRescale() {
         return rescale;
     }
 
-    /** Whether the direction is multiplied by T (the official code's sum-loss scale). */
+    /** {@return whether the direction is multiplied by T (the official code's sum-loss scale)} */
     @JsonProperty("sumScale")
     public boolean isSumScale() {
         return sumScale;
@@ -253,31 +279,57 @@ public final class CaGrad implements LossCombinator {
         private Builder() {
         }
 
-        /** The radius factor c in [0, 1) (default 0.5). */
+        /**
+         * The radius factor c in [0, 1) (default 0.5).
+         *
+         * @param c the radius of the ball around the average gradient, as a fraction of its norm
+         * @return this builder
+         */
         public Builder c(double c) {
             this.c = c;
             return this;
         }
 
-        /** Which task gradients are combined (default {@link SharedGradients#SHARED_PARAMETERS}, the paper). */
+        /**
+         * Which task gradients are combined (default {@link SharedGradients#SHARED_PARAMETERS}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** The rescaling of the direction (default {@link Rescale#NONE}, the paper). */
+        /**
+         * The rescaling of the direction (default {@link Rescale#NONE}, the paper).
+         *
+         * @param rescale none, {@code 1/(1+c^2)} or {@code 1/(1+c)}
+         * @return this builder
+         */
         public Builder rescale(Rescale rescale) {
             this.rescale = Objects.requireNonNull(rescale, "rescale");
             return this;
         }
 
-        /** Multiply the direction by T, as the official code does (default false). */
+        /**
+         * Multiply the direction by T, as the official code does (default false).
+         *
+         * @param sumScale true to multiply the direction by the number of tasks
+         * @return this builder
+         */
         public Builder sumScale(boolean sumScale) {
             this.sumScale = sumScale;
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if {@code c} is not in [0, 1) or the gradients are
+         *                                  {@link SharedGradients#NONE}
+         */
         public CaGrad build() {
             return new CaGrad(c, gradients, rescale, sumScale);
         }

@@ -13,7 +13,9 @@ import java.util.Objects;
 
 /**
  * Dynamic weight average, DWA (Liu, Johns and Davison, "End-to-End Multi-Task Learning with Attention",
- * CVPR 2019, eq. 7). In epoch {@code e} task k gets the weight
+ * CVPR 2019, eq. 7): each epoch, a task's weight grows with how slowly its loss fell over the two epochs before.
+ *
+ * <p>In epoch {@code e} task k gets the weight
  * <pre>
  *   w_k(e) = K exp(r_k(e-1) / T) / sum_i exp(r_i(e-1) / T),     r_k(e-1) = L_k(e-1) / L_k(e-2)
  * </pre>
@@ -21,22 +23,30 @@ import java.util.Objects;
  * loss over epoch e. Every weight is 1 in epochs 0 and 1. The weights sum to K, so a task whose loss falls
  * more slowly than the others' gets more than 1.
  *
- * <p>Epochs are the network's epoch count ({@link TaskLosses#epoch()}), which
- * {@code MultiTaskNetwork.fit(iterator, epochs)} advances after each epoch; training only with
- * {@code fit(MultiDataSet)} never leaves epoch 0, so every weight stays 1. {@code L_k(e)} averages the
- * losses of the steps of epoch e ({@link #update}), counting only steps where task k had a labelled example.
- * When a ratio cannot be formed (task k had no labelled example in epoch e-1 or e-2, e.g. an epoch without
- * steps, or {@code L_k(e-2) = 0}), {@code r_k = 1}.
+ * <p>Epochs and averages:
+ * <ul>
+ *   <li>Epochs are the network's epoch count ({@link TaskLosses#epoch()}), which
+ *       {@code MultiTaskNetwork.fit(iterator, epochs)} advances after each epoch; training only with
+ *       {@code fit(MultiDataSet)} never leaves epoch 0, so every weight stays 1.</li>
+ *   <li>{@code L_k(e)} averages the losses of the steps of epoch e ({@link #update}), counting only steps where
+ *       task k had a labelled example.</li>
+ *   <li>When a ratio cannot be formed (task k had no labelled example in epoch e-1 or e-2, e.g. an epoch
+ *       without steps, or {@code L_k(e-2) = 0}), {@code r_k = 1}.</li>
+ *   <li>{@link #combine} also closes the epochs that the epoch count says are over; that depends on the count
+ *       alone, so {@code MultiTaskNetwork.gradient} does not change what training does afterwards.</li>
+ * </ul>
  *
- * <p>How {@code L_k(e)} averages the steps ({@link Averaging}): the paper's "average loss in each epoch over
- * several iterations", as in the authors' code (github.com/lorenmt/mtan: the sum of the step losses divided
- * by the number of steps), is {@link Averaging#PER_STEP}, the default. LibMTL ({@code weighting/DWA.py}
- * reading the trainer's {@code train_loss_buffer}, filled by {@code AbsLoss._average_loss}) weights each
- * step's loss by the minibatch size, i.e. the mean over examples: {@link Averaging#PER_EXAMPLE}, which here
- * weights by the task's labelled-example count. The two agree when every step has the same count.
- *
- * <p>{@link #combine} also closes the epochs that the epoch count says are over; that depends on the count
- * alone, so {@code MultiTaskNetwork.gradient} does not change what training does afterwards.
+ * <p>Departures of the reference code, offered as an option: how {@code L_k(e)} averages the steps
+ * ({@link Averaging}).
+ * <ul>
+ *   <li>The paper's "average loss in each epoch over several iterations", as in the authors' code
+ *       (github.com/lorenmt/mtan: the sum of the step losses divided by the number of steps), is
+ *       {@link Averaging#PER_STEP}, the default.</li>
+ *   <li>LibMTL ({@code weighting/DWA.py} reading the trainer's {@code train_loss_buffer}, filled by
+ *       {@code AbsLoss._average_loss}) weights each step's loss by the minibatch size, i.e. the mean over
+ *       examples: {@link Averaging#PER_EXAMPLE}, which here weights by the task's labelled-example count.</li>
+ * </ul>
+ * The two agree when every step has the same count.
  *
  * <p>The state, saved with the model so resumed training equals uninterrupted training: the epoch being
  * accumulated, then per task the running loss sum and count of that epoch and the sums and counts of the
@@ -72,7 +82,12 @@ public final class DynamicWeightAverage implements LossCombinator {
         this(DEFAULT_TEMPERATURE, Averaging.PER_STEP);
     }
 
-    /** The given temperature, per-step averaging. */
+    /**
+     * The given temperature, per-step averaging.
+     *
+     * @param temperature the softmax temperature T, finite and {@code > 0}; larger T gives more even weights
+     * @throws IllegalArgumentException when the temperature is not finite and positive
+     */
     public DynamicWeightAverage(double temperature) {
         this(temperature, Averaging.PER_STEP);
     }
@@ -80,6 +95,8 @@ public final class DynamicWeightAverage implements LossCombinator {
     /**
      * The given temperature and averaging.
      *
+     * @param temperature the softmax temperature T, finite and {@code > 0}; larger T gives more even weights
+     * @param averaging   how an epoch's mean loss weighs its steps
      * @throws IllegalArgumentException when the temperature is not finite and positive
      */
     @JsonCreator
@@ -179,6 +196,9 @@ public final class DynamicWeightAverage implements LossCombinator {
     /**
      * Each task's mean loss over the last completed epoch (the one before the epoch being accumulated), NaN
      * for a task without a labelled example in it.
+     *
+     * @return each task's mean loss {@code L_k(e-1)}, in task order
+     * @throws IllegalStateException if the combinator has not been initialised by a network
      */
     public double[] lastEpochMeans() {
         requireInit(-1);
@@ -232,13 +252,13 @@ public final class DynamicWeightAverage implements LossCombinator {
         }
     }
 
-    /** The softmax temperature T. */
+    /** {@return the softmax temperature T} */
     @JsonProperty("temperature")
     public double getTemperature() {
         return temperature;
     }
 
-    /** How an epoch's mean loss weighs its steps. */
+    /** {@return how an epoch's mean loss weighs its steps} */
     @JsonProperty("averaging")
     public Averaging getAveraging() {
         return averaging;

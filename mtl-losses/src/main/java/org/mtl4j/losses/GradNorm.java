@@ -16,29 +16,41 @@ import java.util.Objects;
 
 /**
  * GradNorm (Chen, Badrinarayanan, Lee and Rabinovich, "GradNorm: Gradient Normalization for Adaptive Loss
- * Balancing in Deep Multitask Networks", ICML 2018, Algorithm 1). The step minimises {@code sum_t w_t L_t}
- * (heads included) with learned weights {@code w_t}, starting at 1. After each step the weights take one
- * updater step down
+ * Balancing in Deep Multitask Networks", ICML 2018, Algorithm 1): learned task weights that balance the
+ * tasks' gradient norms according to how fast each task trains.
+ *
+ * <p>The step minimises {@code sum_t w_t L_t} (heads included) with learned weights {@code w_t}, starting at 1.
+ * After each step the weights take one updater step down
  * <pre>
  *   L_grad = sum_t | G_t - Gbar r_t^alpha |,   G_t = w_t ||dL_t/dW||,   Gbar = mean_t G_t,
  *   r_t = Ltilde_t / mean_j Ltilde_j,   Ltilde_t = L_t / L_t(0),
  * </pre>
  * with the target {@code Gbar r_t^alpha} held constant, so {@code dL_grad/dw_t = sign(G_t - target_t) ||dL_t/dW||};
- * then they are renormalised to sum to T. {@code alpha} defaults to 1.5. W is the last shared layer (the
- * paper's choice: its weights and biases here; {@link SharedGradients#LAST_SHARED_LAYER}, one extra backward of
- * that layer per task); {@link Builder#gradients(SharedGradients)} can choose every shared parameter (LibMTL)
- * or the shared representation. The weights are trained by the network's updater configuration unless one is
- * given.
+ * then they are renormalised to sum to T.
  *
- * <p>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
- * {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
- * ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with no
- * labelled example in the first epoch takes its loss at its first labelled step after it). A task without
- * {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and its weight takes
- * no updater step (it still follows the renormalisation).
- * The paper leaves open what keeps the weights positive: here they are clipped at 0 before the
- * renormalisation (all 0 resets them to 1). Departures of the reference code: LibMTL parameterises the weights
- * as {@code T softmax(z)} and trains the heads on unweighted gradients; not offered.
+ * <p>Defaults:
+ * <ul>
+ *   <li>{@code alpha} 1.5;</li>
+ *   <li>W is the last shared layer (the paper's choice: its weights and biases here;
+ *       {@link SharedGradients#LAST_SHARED_LAYER}, one extra backward of that layer per task);
+ *       {@link Builder#gradients(SharedGradients)} can choose every shared parameter (LibMTL) or the shared
+ *       representation;</li>
+ *   <li>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
+ *       {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
+ *       ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with
+ *       no labelled example in the first epoch takes its loss at its first labelled step after it);</li>
+ *   <li>the weights are trained by the network's updater configuration unless one is given.</li>
+ * </ul>
+ *
+ * <p>A task without {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and
+ * its weight takes no updater step (it still follows the renormalisation). The paper leaves open what keeps the
+ * weights positive: here they are clipped at 0 before the renormalisation (all 0 resets them to 1).
+ *
+ * <p>Departures of the reference code:
+ * <ul>
+ *   <li>LibMTL parameterises the weights as {@code T softmax(z)} and trains the heads on unweighted gradients;
+ *       not offered.</li>
+ * </ul>
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class GradNorm implements LossCombinator {
@@ -66,7 +78,13 @@ public final class GradNorm implements LossCombinator {
         this(1.5, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
     }
 
-    /** GradNorm with the given alpha, otherwise the defaults. */
+    /**
+     * GradNorm with the given alpha, otherwise the defaults.
+     *
+     * @param alpha the asymmetry, finite and {@code >= 0}: how strongly tasks that train slower get larger
+     *              gradients (0 equalises the gradient norms)
+     * @throws IllegalArgumentException if {@code alpha} is negative, NaN or infinite
+     */
     public GradNorm(double alpha) {
         this(alpha, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
     }
@@ -87,7 +105,11 @@ public final class GradNorm implements LossCombinator {
         this.updater = updater;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #GradNorm()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -205,13 +227,23 @@ public final class GradNorm implements LossCombinator {
         }
     }
 
-    /** The current task weights, in task order. */
+    /**
+     * The current task weights, in task order.
+     *
+     * @return a copy of the weights {@code w_t}, which sum to T
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] weights() {
         requireInit(-1);
         return weights.values();
     }
 
-    /** The initial losses {@code L_t(0)} recorded so far (0 where none yet), in task order. */
+    /**
+     * The initial losses {@code L_t(0)} recorded so far (0 where none yet), in task order.
+     *
+     * @return a copy of the initial losses
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] initialLosses() {
         requireInit(-1);
         return initial.clone();
@@ -286,25 +318,25 @@ public final class GradNorm implements LossCombinator {
         }
     }
 
-    /** The asymmetry alpha. */
+    /** {@return the asymmetry alpha} */
     @JsonProperty("alpha")
     public double getAlpha() {
         return alpha;
     }
 
-    /** Which gradients' norms are balanced. */
+    /** {@return which gradients' norms are balanced} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** Where the initial losses come from. */
+    /** {@return where the initial losses come from} */
     @JsonProperty("initialLoss")
     public InitialLoss getInitialLoss() {
         return initialLoss;
     }
 
-    /** The updater of the weights, or null when it is the network's. */
+    /** {@return the updater of the weights, or null when it is the network's} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
@@ -337,31 +369,57 @@ public final class GradNorm implements LossCombinator {
         private Builder() {
         }
 
-        /** The asymmetry alpha (default 1.5). */
+        /**
+         * The asymmetry alpha (default 1.5).
+         *
+         * @param alpha the asymmetry, finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder alpha(double alpha) {
             this.alpha = alpha;
             return this;
         }
 
-        /** Whose gradient norms are balanced (default {@link SharedGradients#LAST_SHARED_LAYER}, the paper). */
+        /**
+         * Whose gradient norms are balanced (default {@link SharedGradients#LAST_SHARED_LAYER}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** Where the initial losses come from (default {@link InitialLoss#FIRST_STEP}, the paper). */
+        /**
+         * Where the initial losses come from (default {@link InitialLoss#FIRST_STEP}, the paper).
+         *
+         * @param initialLoss the first labelled step's loss, or the first epoch's mean loss
+         * @return this builder
+         */
         public Builder initialLoss(InitialLoss initialLoss) {
             this.initialLoss = Objects.requireNonNull(initialLoss, "initialLoss");
             return this;
         }
 
-        /** The updater of the weights (default: the network's updater configuration). */
+        /**
+         * The updater of the weights (default: the network's updater configuration).
+         *
+         * @param updater the updater that trains the weights
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if alpha is negative or not finite, or the gradients are
+         *                                  {@link SharedGradients#NONE}
+         */
         public GradNorm build() {
             return new GradNorm(alpha, gradients, initialLoss, updater);
         }

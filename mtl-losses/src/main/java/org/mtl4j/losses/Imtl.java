@@ -16,7 +16,10 @@ import java.util.Objects;
 
 /**
  * IMTL, impartial multi-task learning (Liu, Li, Kuang, Xue, Chen, Yang, Liao and Zhang, "Towards Impartial
- * Multi-task Learning", ICLR 2021), in its three forms ({@link Mode}):
+ * Multi-task Learning", ICLR 2021): learned loss scales, a closed-form gradient balance, or both, so that no task
+ * dominates the shared parameters.
+ *
+ * <p>The three forms ({@link Mode}):
  * <ul>
  *   <li><b>IMTL-L</b> (loss balance): each loss becomes {@code e^{s_t} L_t - s_t} with a learned
  *   {@code s_t} (initial 0), trained by gradient steps on that scaled loss ({@code d/ds_t = e^{s_t} L_t - 1},
@@ -32,17 +35,27 @@ import java.util.Objects;
  *   ({@code e^{s_t} g_t}), so the shared coefficient of {@code g_t} is {@code alpha_t e^{s_t}} and the head
  *   weight {@code e^{s_t}}.</li>
  * </ul>
- * As in the paper, the {@code g_t} are the gradients w.r.t. the shared representation by default (flattened
+ *
+ * <p>Defaults: as in the paper, the {@code g_t} are the gradients w.r.t. the shared representation (flattened
  * over the minibatch); {@link Builder#gradients(SharedGradients)} can choose the shared parameters' (LibMTL's
  * default). {@code s} is trained by the network's updater configuration unless one is given; {@code s} and the
  * updater's state are the saved state.
  *
- * <p>Degenerate cases the paper leaves open: tasks whose gradient is zero (no labelled example in the step)
- * get {@code alpha_t = 0} and the closed form runs over the others; when {@code D U^T} is singular (two unit
- * gradients coincide, so every combination projects equally onto them) alpha is split equally over the tasks
- * with a gradient, which keeps the projections equal for two tasks but not onto a third one. A task with no
- * labelled example leaves its {@code s_t} alone. LibMTL inverts {@code D U^T} unguarded and sums
- * representation gradients over the minibatch.
+ * <p>Degenerate cases the paper leaves open:
+ * <ul>
+ *   <li>tasks whose gradient is zero (no labelled example in the step) get {@code alpha_t = 0} and the closed
+ *       form runs over the others;</li>
+ *   <li>when {@code D U^T} is singular (two unit gradients coincide, so every combination projects equally onto
+ *       them) alpha is split equally over the tasks with a gradient, which keeps the projections equal for two
+ *       tasks but not onto a third one;</li>
+ *   <li>a task with no labelled example leaves its {@code s_t} alone.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code (LibMTL), not offered:
+ * <ul>
+ *   <li>LibMTL inverts {@code D U^T} unguarded;</li>
+ *   <li>it sums representation gradients over the minibatch.</li>
+ * </ul>
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class Imtl implements LossCombinator {
@@ -67,7 +80,11 @@ public final class Imtl implements LossCombinator {
         this(Mode.HYBRID, SharedGradients.REPRESENTATION, null);
     }
 
-    /** The given mode on representation gradients, with the network's updater for the loss scales. */
+    /**
+     * The given mode on representation gradients, with the network's updater for the loss scales.
+     *
+     * @param mode IMTL-L, IMTL-G or both
+     */
     public Imtl(Mode mode) {
         this(mode, SharedGradients.REPRESENTATION, null);
     }
@@ -84,7 +101,11 @@ public final class Imtl implements LossCombinator {
         this.updater = updater;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #Imtl()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -144,6 +165,9 @@ public final class Imtl implements LossCombinator {
     /**
      * IMTL-G's closed form: the alpha with {@code sum alpha = 1} whose combination of the gradients of Gram
      * matrix {@code gram} projects equally onto every task's unit gradient.
+     *
+     * @param gram the {@code T x T} Gram matrix {@code G_ij = g_i . g_j} of the task gradients
+     * @return each task's {@code alpha_t}, 0 for a task whose gradient is zero (the rest may be negative)
      */
     public static double[] alphas(double[][] gram) {
         int n = gram.length;
@@ -215,7 +239,12 @@ public final class Imtl implements LossCombinator {
         return g;
     }
 
-    /** The learned loss scales {@code s_t} (IMTL-L; empty for IMTL-G). */
+    /**
+     * The learned loss scales {@code s_t} (IMTL-L; empty for IMTL-G).
+     *
+     * @return a copy of each task's {@code s_t}; a task's loss is weighted by {@code e^{s_t}}
+     * @throws IllegalStateException if IMTL-L or IMTL has not been initialised by a network
+     */
     public double[] logScales() {
         if (mode == Mode.GRADIENT) {
             return new double[0];
@@ -258,19 +287,19 @@ public final class Imtl implements LossCombinator {
         }
     }
 
-    /** The mode. */
+    /** {@return the mode} */
     @JsonProperty("mode")
     public Mode getMode() {
         return mode;
     }
 
-    /** Which task gradients IMTL-G reads. */
+    /** {@return which task gradients IMTL-G reads} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** The updater of the loss scales, or null when it is the network's. */
+    /** {@return the updater of the loss scales, or null when it is the network's} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
@@ -301,25 +330,45 @@ public final class Imtl implements LossCombinator {
         private Builder() {
         }
 
-        /** Which of the paper's methods (default {@link Mode#HYBRID}). */
+        /**
+         * Which of the paper's methods (default {@link Mode#HYBRID}).
+         *
+         * @param mode IMTL-L, IMTL-G or both
+         * @return this builder
+         */
         public Builder mode(Mode mode) {
             this.mode = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
-        /** Which task gradients IMTL-G reads (default {@link SharedGradients#REPRESENTATION}, the paper). */
+        /**
+         * Which task gradients IMTL-G reads (default {@link SharedGradients#REPRESENTATION}, the paper).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** The updater of the loss scales (default: the network's updater configuration). */
+        /**
+         * The updater of the loss scales (default: the network's updater configuration).
+         *
+         * @param updater the updater that trains {@code s}
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the gradients are {@link SharedGradients#NONE}
+         */
         public Imtl build() {
             return new Imtl(mode, gradients, updater);
         }

@@ -10,36 +10,48 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import java.util.Objects;
 
 /**
- * MGDA-UB (Sener and Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018). Each
- * step finds the min-norm point of the convex hull of the task gradients,
+ * MGDA-UB (Sener and Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018): each step
+ * trains the shared parameters along the min-norm point of the convex hull of the task gradients.
+ *
+ * <p>Each step solves
  * <pre>
- *   a = argmin_{a >= 0, sum a = 1} || sum_t a_t g_t / n_t ||^2,
+ *   a = argmin_{a &gt;= 0, sum a = 1} || sum_t a_t g_t / n_t ||^2
  * </pre>
- * by Frank-Wolfe (the paper's Algorithm 2: start at {@code a = 1/T}, line search by Algorithm 1's closed form,
- * stopping when a step is below 1e-5 or after {@code maxIterations}, default 250 as the authors' code), made
- * exact on the face Frank-Wolfe converges to (one KKT linear system; Frank-Wolfe alone can be a few percent off
- * after 250 iterations), and trains the shared parameters on {@code sum_t (a_t / n_t) g_t}, a common descent
- * direction of all tasks (zero at a Pareto-stationary point). A task with no labelled example in the step has
- * no gradient to offer and is left out (weight 0); kept in, its zero gradient would make the min-norm point 0
- * and stop the shared parameters for the step. By default the {@code g_t} are the gradients w.r.t. the shared
- * representation Z (the paper's "upper bound", one value per example and feature, flattened over the
- * minibatch as in the paper and the authors' code), which costs one head backward per task; with
- * {@link Builder#gradients(SharedGradients)} {@link SharedGradients#SHARED_PARAMETERS} they are the gradients
- * w.r.t. every encoder parameter (the paper's MGDA, one encoder backward per task).
+ * and trains the shared parameters on {@code sum_t (a_t / n_t) g_t}, a common descent direction of all tasks
+ * (zero at a Pareto-stationary point).
+ * <ul>
+ *   <li>Solver: Frank-Wolfe (the paper's Algorithm 2: start at {@code a = 1/T}, line search by Algorithm 1's
+ *       closed form, stopping when a step is below 1e-5 or after {@code maxIterations}, default 250 as the
+ *       authors' code), made exact on the face Frank-Wolfe converges to (one KKT linear system; Frank-Wolfe
+ *       alone can be a few percent off after 250 iterations).</li>
+ *   <li>Gradients: by default the {@code g_t} are the gradients w.r.t. the shared representation Z (the paper's
+ *       "upper bound", one value per example and feature, flattened over the minibatch as in the paper and the
+ *       authors' code), which costs one head backward per task; with
+ *       {@link Builder#gradients(SharedGradients)} {@link SharedGradients#SHARED_PARAMETERS} they are the
+ *       gradients w.r.t. every encoder parameter (the paper's MGDA, one encoder backward per task).</li>
+ *   <li>Gradient normalisation {@code n_t} ({@link Normalization}): none by default (the paper has none); the
+ *       authors' code offers {@code l2} ({@code ||g_t||}), {@code loss} ({@code L_t}) and {@code loss+}
+ *       ({@code L_t ||g_t||}). A task whose normaliser is 0 (no gradient, or no labelled example) keeps
+ *       {@code n_t = 1}.</li>
+ *   <li>Heads: as the paper's Algorithm 2, each task's head trains on its own plain gradient (weight 1).</li>
+ *   <li>A task with no labelled example in the step has no gradient to offer and is left out (weight 0); kept
+ *       in, its zero gradient would make the min-norm point 0 and stop the shared parameters for the step.</li>
+ * </ul>
  *
- * <p>Gradient normalisation {@code n_t} ({@link Normalization}): none by default (the paper has none); the
- * authors' code offers {@code l2} ({@code ||g_t||}), {@code loss} ({@code L_t}) and {@code loss+}
- * ({@code L_t ||g_t||}). A task whose normaliser is 0 (no gradient, or no labelled example) keeps
- * {@code n_t = 1}.
- *
- * <p>Heads: as the paper's Algorithm 2, each task's head trains on its own plain gradient (weight 1).
- * Departures of the reference code, offered as options: the authors' code back-propagates
- * {@code sum_t a_t L_t}, so its heads are weighted by {@code a_t} too ({@link Builder#weightHeads(boolean)}),
- * and it applies {@code a_t} to the raw, not the normalised gradients ({@link Builder#rawGradients(boolean)},
- * LibMTL's representation mode does the same; its parameter mode uses {@code a_t / n_t} as here). The authors'
- * code solves with projected gradient descent from the best pair instead of Frank-Wolfe (both approach the same
- * min-norm point); LibMTL sums the representation gradients over the minibatch instead of flattening them,
- * which changes the Gram matrix: not offered.
+ * <p>Departures of the reference code, offered as options:
+ * <ul>
+ *   <li>The authors' code back-propagates {@code sum_t a_t L_t}, so its heads are weighted by {@code a_t} too
+ *       ({@link Builder#weightHeads(boolean)}).</li>
+ *   <li>It applies {@code a_t} to the raw, not the normalised gradients ({@link Builder#rawGradients(boolean)};
+ *       LibMTL's representation mode does the same; its parameter mode uses {@code a_t / n_t} as here).</li>
+ * </ul>
+ * Not offered:
+ * <ul>
+ *   <li>The authors' code solves with projected gradient descent from the best pair instead of Frank-Wolfe
+ *       (both approach the same min-norm point).</li>
+ *   <li>LibMTL sums the representation gradients over the minibatch instead of flattening them, which changes
+ *       the Gram matrix.</li>
+ * </ul>
  */
 public final class Mgda implements LossCombinator {
 
@@ -86,7 +98,11 @@ public final class Mgda implements LossCombinator {
         this.maxIterations = maxIterations;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #Mgda()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -134,31 +150,31 @@ public final class Mgda implements LossCombinator {
         return MinNormPoint.refine(gram, MinNormPoint.frankWolfe(gram, maxIterations));
     }
 
-    /** Which gradients the min-norm problem reads. */
+    /** {@return which gradients the min-norm problem reads} */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
     }
 
-    /** The gradient normalisation. */
+    /** {@return the gradient normalisation} */
     @JsonProperty("normalization")
     public Normalization getNormalization() {
         return normalization;
     }
 
-    /** Whether the weights apply to the raw instead of the normalised gradients (the authors' code). */
+    /** {@return whether the weights apply to the raw instead of the normalised gradients (the authors' code)} */
     @JsonProperty("rawGradients")
     public boolean isRawGradients() {
         return rawGradients;
     }
 
-    /** Whether the heads are weighted too (the authors' code) instead of training on their plain gradients. */
+    /** {@return whether the heads are weighted too (the authors' code) instead of training on their plain gradients} */
     @JsonProperty("weightHeads")
     public boolean isWeightHeads() {
         return weightHeads;
     }
 
-    /** The Frank-Wolfe iteration limit. */
+    /** {@return the Frank-Wolfe iteration limit} */
     @JsonProperty("maxIterations")
     public int getMaxIterations() {
         return maxIterations;
@@ -193,37 +209,69 @@ public final class Mgda implements LossCombinator {
         private Builder() {
         }
 
-        /** Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB). */
+        /**
+         * Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB).
+         *
+         * @param gradients any kind but {@link SharedGradients#NONE}; {@link SharedGradients#SHARED_PARAMETERS}
+         *                  for the paper's MGDA
+         * @return this builder
+         */
         public Builder gradients(SharedGradients gradients) {
             this.gradients = Objects.requireNonNull(gradients, "gradients");
             return this;
         }
 
-        /** The gradient normalisation (default {@link Normalization#NONE}). */
+        /**
+         * The gradient normalisation (default {@link Normalization#NONE}).
+         *
+         * @param normalization how each task gradient is scaled before the min-norm problem
+         * @return this builder
+         */
         public Builder normalization(Normalization normalization) {
             this.normalization = Objects.requireNonNull(normalization, "normalization");
             return this;
         }
 
-        /** Apply the weights to the raw gradients, as the authors' code does (default false: the normalised ones). */
+        /**
+         * Apply the weights to the raw gradients, as the authors' code does (default false: the normalised ones).
+         *
+         * @param raw true to weight the raw gradients by {@code a_t}, false for {@code a_t / n_t}
+         * @return this builder
+         */
         public Builder rawGradients(boolean raw) {
             this.rawGradients = raw;
             return this;
         }
 
-        /** Weight the heads too, as the authors' code does (default false: plain head gradients, the paper). */
+        /**
+         * Weight the heads too, as the authors' code does (default false: plain head gradients, the paper).
+         *
+         * @param weighted true to weight each head's gradient by the task's weight
+         * @return this builder
+         */
         public Builder weightHeads(boolean weighted) {
             this.weightHeads = weighted;
             return this;
         }
 
-        /** The Frank-Wolfe iteration limit (default 250). */
+        /**
+         * The Frank-Wolfe iteration limit (default 250).
+         *
+         * @param iterations the most Frank-Wolfe iterations per step, at least 1
+         * @return this builder
+         */
         public Builder maxIterations(int iterations) {
             this.maxIterations = iterations;
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the gradients are {@link SharedGradients#NONE} or the iteration limit
+         *                                  is below 1
+         */
         public Mgda build() {
             return new Mgda(gradients, normalization, rawGradients, weightHeads, maxIterations);
         }

@@ -10,20 +10,27 @@ import java.util.SplittableRandom;
 
 /**
  * Random loss weighting, RLW (Lin, Ye, Xu, Shi, Zhang and Kwok, "Reasonable Effectiveness of Random
- * Weighting: A Litmus Test for Multi-Task Learning", TMLR 2022). Every step draws fresh weights
+ * Weighting: A Litmus Test for Multi-Task Learning", TMLR 2022): every step draws fresh random task weights.
+ *
+ * <p>Each step's weights are
  * <pre>
  *   w = softmax(z),   z_t ~ N(0, 1) independently per task,
  * </pre>
  * so the weights are positive and sum to 1 (not to the task count), each with expectation 1/T over steps,
  * T the number of tasks. This is the paper's default (normal) sampling distribution and what LibMTL's
- * {@code weighting/RLW.py} does ({@code softmax(randn(task_num))}, no rescaling); the paper's other
- * distributions (uniform, Dirichlet, Bernoulli) are not offered. Because the weights sum to 1, the step
- * is about 1/T the size of the one with equal weights 1; scale the learning rate when comparing.
+ * {@code weighting/RLW.py} does ({@code softmax(randn(task_num))}, no rescaling). Because the weights sum to 1,
+ * the step is about 1/T the size of the one with equal weights 1; scale the learning rate when comparing.
  *
  * <p>The draw is a function of the seed (default 0) and the network's iteration count
  * ({@link TaskLosses#iteration()}) alone: no random state is kept, resumed training equals uninterrupted,
  * and {@code MultiTaskNetwork.gradient} at a given iteration sees the weights that the training step would.
- * LibMTL draws from PyTorch's global generator instead, so its weights depend on everything else drawn.
+ *
+ * <p>Departures from the paper and the reference code:
+ * <ul>
+ *   <li>the paper's other distributions (uniform, Dirichlet, Bernoulli) are not offered;</li>
+ *   <li>LibMTL draws from PyTorch's global generator instead, so its weights depend on everything else
+ *       drawn.</li>
+ * </ul>
  */
 public final class RandomLossWeighting implements LossCombinator {
 
@@ -34,7 +41,11 @@ public final class RandomLossWeighting implements LossCombinator {
         this(0L);
     }
 
-    /** The given seed. */
+    /**
+     * The given seed.
+     *
+     * @param seed the seed of the draws; with the iteration count it fixes each step's weights
+     */
     @JsonCreator
     public RandomLossWeighting(@JsonProperty("seed") long seed) {
         this.seed = seed;
@@ -45,7 +56,14 @@ public final class RandomLossWeighting implements LossCombinator {
         return new TaskWeights(weights(losses.iteration(), losses.size()));
     }
 
-    /** The weights drawn for {@code iteration} with {@code tasks} tasks: a softmax of standard normal draws. */
+    /**
+     * The weights drawn for {@code iteration} with {@code tasks} tasks: a softmax of standard normal draws.
+     *
+     * @param iteration the network's iteration count
+     * @param tasks     the number of tasks, at least 1
+     * @return the weights, positive and summing to 1
+     * @throws IllegalArgumentException if {@code tasks < 1}
+     */
     public double[] weights(long iteration, int tasks) {
         if (tasks < 1) {
             throw new IllegalArgumentException("random loss weighting needs at least 1 task, got " + tasks);
@@ -68,7 +86,7 @@ public final class RandomLossWeighting implements LossCombinator {
         return w;
     }
 
-    /** The seed of the draws. */
+    /** {@return the seed of the draws} */
     @JsonProperty("seed")
     public long getSeed() {
         return seed;

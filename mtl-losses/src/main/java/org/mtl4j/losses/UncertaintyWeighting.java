@@ -17,22 +17,34 @@ import java.util.Objects;
 
 /**
  * Uncertainty weighting (Kendall, Gal and Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses
- * for Scene Geometry and Semantics", CVPR 2018). Each task t learns its homoscedastic noise through
- * {@code s_t = log sigma_t^2}, and the step minimises
+ * for Scene Geometry and Semantics", CVPR 2018): each task t learns its homoscedastic noise through
+ * {@code s_t = log sigma_t^2}, which sets its weight.
+ *
+ * <p>The step minimises
  * <pre>
  *   regression tasks:       0.5 * exp(-s_t) * L_t + 0.5 * s_t      (eq. 7: L / (2 sigma^2) + log sigma)
  *   classification tasks:         exp(-s_t) * L_t + 0.5 * s_t      (eq. 10: L / sigma^2 + log sigma)
  * </pre>
  * so task t's weight is {@code 0.5 exp(-s_t)} or {@code exp(-s_t)} (multi-label tasks count as
- * classification). {@link Form#REGRESSION_FOR_ALL} uses the regression form for every task, as LibMTL's
- * implementation does. The {@code 0.5 s_t} terms do not depend on the network, so they are not part of the
- * step's reported total; {@code s_t} gets their gradient: {@code d/ds_t = -w_t L_t + 0.5}.
+ * classification). The {@code 0.5 s_t} terms do not depend on the network, so they are not part of the step's
+ * reported total; {@code s_t} gets their gradient: {@code d/ds_t = -w_t L_t + 0.5}. With the optimum
+ * {@code exp(s_t) = c L_t}, a regression task with MSE loss learns {@code sigma_t^2} close to its residual
+ * variance.
  *
- * <p>{@code s_t} starts at {@code initialLogVariance} (default 0, i.e. sigma^2 = 1) and is updated after
- * every training step from that step's losses (a task with no labelled example in the step is left
- * alone), by the network's updater configuration unless one is given ({@link Builder#updater}). With the
- * optimum {@code exp(s_t) = c L_t}, a regression task with MSE loss learns {@code sigma_t^2} close to its
- * residual variance. {@code s} and the updater's state are the combinator's saved state.
+ * <p>Defaults and training of {@code s}:
+ * <ul>
+ *   <li>{@code s_t} starts at {@code initialLogVariance}, default 0, i.e. sigma^2 = 1;</li>
+ *   <li>it is updated after every training step from that step's losses (a task with no labelled example in the
+ *       step is left alone), by the network's updater configuration unless one is given
+ *       ({@link Builder#updater});</li>
+ *   <li>{@code s} and the updater's state are the combinator's saved state.</li>
+ * </ul>
+ *
+ * <p>Departures of the reference code, offered as an option:
+ * <ul>
+ *   <li>{@link Form#REGRESSION_FOR_ALL} uses the regression form for every task, as LibMTL's implementation
+ *       does.</li>
+ * </ul>
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class UncertaintyWeighting implements LossCombinator {
@@ -69,7 +81,11 @@ public final class UncertaintyWeighting implements LossCombinator {
         this.updater = updater;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #UncertaintyWeighting()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -136,13 +152,23 @@ public final class UncertaintyWeighting implements LossCombinator {
         return sum;
     }
 
-    /** The learned {@code s_t = log sigma_t^2}, in task order. */
+    /**
+     * The learned {@code s_t = log sigma_t^2}, in task order.
+     *
+     * @return a copy of each task's {@code s_t}
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] logVariances() {
         requireInit(-1);
         return logVariance.values();
     }
 
-    /** The learned {@code sigma_t^2}, in task order. */
+    /**
+     * The learned {@code sigma_t^2}, in task order.
+     *
+     * @return each task's {@code exp(s_t)}
+     * @throws IllegalStateException if the combinator has not been initialised by a network
+     */
     public double[] variances() {
         double[] s = logVariances();
         for (int t = 0; t < s.length; t++) {
@@ -189,19 +215,19 @@ public final class UncertaintyWeighting implements LossCombinator {
         }
     }
 
-    /** The initial {@code s_t}. */
+    /** {@return the initial {@code s_t}} */
     @JsonProperty("initialLogVariance")
     public double getInitialLogVariance() {
         return initialLogVariance;
     }
 
-    /** The objective form. */
+    /** {@return the objective form} */
     @JsonProperty("form")
     public Form getForm() {
         return form;
     }
 
-    /** The updater of s, or null when it is the network's. */
+    /** {@return the updater of s, or null when it is the network's} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
@@ -233,25 +259,45 @@ public final class UncertaintyWeighting implements LossCombinator {
         private Builder() {
         }
 
-        /** The initial {@code s_t = log sigma_t^2} of every task (default 0). */
+        /**
+         * The initial {@code s_t = log sigma_t^2} of every task (default 0).
+         *
+         * @param s0 the initial log variance, finite (0 starts every task at {@code sigma^2 = 1})
+         * @return this builder
+         */
         public Builder initialLogVariance(double s0) {
             this.initialLogVariance = s0;
             return this;
         }
 
-        /** The objective form (default {@link Form#PAPER}). */
+        /**
+         * The objective form (default {@link Form#PAPER}).
+         *
+         * @param form the paper's per-kind forms, or the regression form for every task
+         * @return this builder
+         */
         public Builder form(Form form) {
             this.form = Objects.requireNonNull(form, "form");
             return this;
         }
 
-        /** The updater of s (default: the network's updater configuration). */
+        /**
+         * The updater of s (default: the network's updater configuration).
+         *
+         * @param updater the updater that trains {@code s}
+         * @return this builder
+         */
         public Builder updater(IUpdater updater) {
             this.updater = Objects.requireNonNull(updater, "updater");
             return this;
         }
 
-        /** Builds the combinator. */
+        /**
+         * Builds the combinator.
+         *
+         * @return the combinator
+         * @throws IllegalArgumentException if the initial log variance is not finite
+         */
         public UncertaintyWeighting build() {
             return new UncertaintyWeighting(initialLogVariance, form, updater);
         }

@@ -25,6 +25,8 @@ public final class Columns {
         /**
          * Adds mixing vertices after stage {@code stage}.
          *
+         * @param graph   the graph being assembled
+         * @param stage   the 0-based trunk stage just added
          * @param columns the columns that reach this stage, in increasing order
          * @param outputs the vertex name of each of those columns' stage output, in the same order
          * @param type    the activation type of a stage output (the same for every column)
@@ -42,6 +44,11 @@ public final class Columns {
     /**
      * The names of the tasks whose columns have a mixing unit at {@code stage}, in task order: those whose
      * unit vertex {@code unitName.apply(stage, column)} is in the network's graph.
+     *
+     * @param network  a network built with a multi-column strategy
+     * @param stage    the 0-based trunk stage
+     * @param unitName the strategy's unit naming, from stage and column to vertex name
+     * @return the names of the tasks whose columns reach the stage
      */
     public static List<String> reaching(MultiTaskNetwork network, int stage, BiFunction<Integer, Integer, String> unitName) {
         List<String> names = new ArrayList<>();
@@ -53,7 +60,14 @@ public final class Columns {
         return names;
     }
 
-    /** The vertex name of layer {@code layer} of stage {@code stage} in column {@code column}. */
+    /**
+     * The vertex name of layer {@code layer} of stage {@code stage} in column {@code column}.
+     *
+     * @param column the column's index (its task's index in task order)
+     * @param stage  the 0-based trunk stage
+     * @param layer  the layer's 0-based index within the stage
+     * @return {@code col<column>_<stage>_<layer>}
+     */
     public static String layerName(int column, int stage, int layer) {
         return "col" + column + "_" + stage + "_" + layer;
     }
@@ -62,6 +76,11 @@ public final class Columns {
      * Adds one copy of the trunk per task reading {@code input}, each ending at the stage its task reads,
      * calling {@code mixer} after each stage with the columns that reach it.
      *
+     * @param graph the graph being assembled
+     * @param input the name of the vertex every column reads
+     * @param trunk the layers each column copies, stage by stage
+     * @param tasks the tasks, one column each, in task order
+     * @param mixer what to insert after each stage ({@link #INDEPENDENT} for nothing)
      * @return per column, per stage it reaches, the vertex holding that stage's (mixed) output
      */
     public static List<List<String>> add(GraphBuilder graph, String input, SharedTrunk trunk, List<Task> tasks,
@@ -104,7 +123,12 @@ public final class Columns {
         return stageOutputs;
     }
 
-    /** Each task's representation: the last output of its own column (the stage the task reads). */
+    /**
+     * Each task's representation: the last output of its own column (the stage the task reads).
+     *
+     * @param stageOutputs per column, per stage it reaches, the vertex of that stage's output, as {@link #add} returns
+     * @return per column, the vertex name of its last output
+     */
     public static List<String> representations(List<List<String>> stageOutputs) {
         List<String> out = new ArrayList<>();
         for (List<String> column : stageOutputs) {
@@ -113,7 +137,14 @@ public final class Columns {
         return out;
     }
 
-    /** The activation type of a vertex already in the graph (the graph's input types must be set). */
+    /**
+     * The activation type of a vertex already in the graph (the graph's input types must be set).
+     *
+     * @param graph  the graph being assembled
+     * @param vertex the vertex's name
+     * @return the vertex's output type
+     * @throws IllegalStateException if the graph has no such vertex
+     */
     public static InputType typeOf(GraphBuilder graph, String vertex) {
         boolean allowed = graph.isAllowNoOutput();
         try {

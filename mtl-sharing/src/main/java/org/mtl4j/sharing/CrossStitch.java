@@ -26,26 +26,40 @@ import java.util.Objects;
 
 /**
  * Cross-stitch networks (Misra, Shrivastava, Gupta and Hebert, "Cross-stitch Networks for Multi-task
- * Learning", CVPR 2016): one column (copy of the trunk) per task, and after every trunk stage a unit that
- * mixes the columns, {@code x~_i = sum_j alpha_ij x_j} (eq. 1), with {@code alpha} a learned T x T matrix
- * per stage, or one such matrix per channel ({@link Builder#perChannel(boolean)}). Each task's head reads
- * its own column's mixed output of the last stage (or of the stage it names with {@link Task#withStage}).
+ * Learning", CVPR 2016): one column (copy of the trunk) per task, mixed after every trunk stage by a learned
+ * unit.
  *
- * <p>Initialisation ({@link Init}): the paper's {@code (alpha_S, alpha_D)} with self weight 0.9 and the
- * rest split evenly, {@code 0.1 / (T - 1)} (the paper's two-task choice (0.9, 0.1) generalised), by
- * default; identity (independent columns); or uniform {@code 1/T}. The paper trains the units with a
- * larger learning rate than the columns; {@link Builder#learningRateMultiplier(double)} scales the
- * network updater's learning rate for the units (default 1, i.e. no scaling).
+ * <p>The unit after a stage computes
+ * <pre>
+ *   x~_i = sum_j alpha_ij x_j        (eq. 1)
+ * </pre>
+ * with {@code alpha} a learned T x T matrix per stage, or one such matrix per channel
+ * ({@link Builder#perChannel(boolean)}). Each task's head reads its own column's mixed output of the last stage
+ * (or of the stage it names with {@link Task#withStage}).
  *
- * <p>Reference code and departures: the paper reports that the units need a learning rate 10^2 to 10^3
- * times the base rate, and Vandenhende et al.'s PyTorch reimplementation trains them at 100x with SGD
- * (noting that Adam failed); the default multiplier here is 1 because with adaptive updaters (Adam, the
- * default) a large multiplier makes the units jump: set it, with SGD, to follow the paper. A multiplier
- * cannot scale a learning-rate schedule (an error says so). LibMTL initialises alpha to all ones and
- * puts no unit after the last stage; here every stage, the last included, ends with a unit (as in the
- * paper's figure and in Vandenhende et al.), and the paper's convex {@code (alpha_S, alpha_D)} is the default.
- * Columns start from a fresh initialisation; starting them from trained single-task networks, which the
- * paper found better, is up to the user (copy parameters with {@code graph().setParam}).
+ * <p>Defaults:
+ * <ul>
+ *   <li>initialisation ({@link Init}): the paper's {@code (alpha_S, alpha_D)} with self weight 0.9 and the rest
+ *       split evenly, {@code 0.1 / (T - 1)} (the paper's two-task choice (0.9, 0.1) generalised); the
+ *       alternatives are identity (independent columns) and uniform {@code 1/T};</li>
+ *   <li>learning rate: the paper trains the units with a larger learning rate than the columns;
+ *       {@link Builder#learningRateMultiplier(double)} scales the network updater's learning rate for the units
+ *       (default 1, i.e. no scaling).</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and the reference code:
+ * <ul>
+ *   <li>The paper reports that the units need a learning rate 10^2 to 10^3 times the base rate, and Vandenhende
+ *       et al.'s PyTorch reimplementation trains them at 100x with SGD (noting that Adam failed). The default
+ *       multiplier here is 1 because with adaptive updaters (Adam, the default) a large multiplier makes the
+ *       units jump: set it, with SGD, to follow the paper. A multiplier cannot scale a learning-rate schedule
+ *       (an error says so).</li>
+ *   <li>LibMTL initialises alpha to all ones and puts no unit after the last stage; here every stage, the last
+ *       included, ends with a unit (as in the paper's figure and in Vandenhende et al.), and the paper's convex
+ *       {@code (alpha_S, alpha_D)} is the default.</li>
+ *   <li>Columns start from a fresh initialisation; starting them from trained single-task networks, which the
+ *       paper found better, is up to the user (copy parameters with {@code graph().setParam}).</li>
+ * </ul>
  *
  * <p>The units are DL4J graph vertices ({@link CrossStitchVertex}, named {@code stitch_<stage>_<column>}), so
  * their weights sit in the network's flat parameter vector and are saved with it. They read one
@@ -100,7 +114,11 @@ public final class CrossStitch implements SharingStrategy {
         this.frozen = frozen;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #CrossStitch()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -124,12 +142,23 @@ public final class CrossStitch implements SharingStrategy {
         return Columns.representations(outputs);
     }
 
-    /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
+    /**
+     * The vertex name of stage {@code stage}'s unit producing column {@code column}.
+     *
+     * @param stage  the 0-based trunk stage
+     * @param column the column's index (its task's index in task order)
+     * @return {@code stitch_<stage>_<column>}
+     */
     public static String unitName(int stage, int column) {
         return "stitch_" + stage + "_" + column;
     }
 
-    /** The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read. */
+    /**
+     * The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read.
+     *
+     * @param stage the 0-based trunk stage
+     * @return {@code stitch_<stage>}
+     */
     public static String stageName(int stage) {
         return "stitch_" + stage;
     }
@@ -138,6 +167,10 @@ public final class CrossStitch implements SharingStrategy {
      * The learned mixing matrices of a cross-stitch network, one per trunk stage: {@code [T, T]} with
      * {@code alpha[i][j]} the weight of column j in column i's output, or {@code [T, T, C]} per channel.
      * At a stage that some low-level tasks' columns do not reach, T counts the columns that do, in task order.
+     *
+     * @param network a network built with cross-stitch sharing
+     * @return copies of the mixing matrices, stage 0 first
+     * @throws IllegalArgumentException if the network does not use cross-stitch sharing
      */
     public static List<INDArray> alphas(MultiTaskNetwork network) {
         if (!(network.sharing() instanceof CrossStitch)) {
@@ -237,37 +270,37 @@ public final class CrossStitch implements SharingStrategy {
         throw new IllegalArgumentException("per-channel cross-stitch does not support stage " + stage + " output " + type);
     }
 
-    /** The initialisation scheme. */
+    /** {@return the initialisation scheme} */
     @JsonProperty("init")
     public Init getInit() {
         return init;
     }
 
-    /** The paper's {@code alpha_S}, the initial self weight (with {@link Init#PAPER}). */
+    /** {@return the paper's {@code alpha_S}, the initial self weight (with {@link Init#PAPER})} */
     @JsonProperty("alphaSelf")
     public double getAlphaSelf() {
         return alphaSelf;
     }
 
-    /** The paper's {@code alpha_D}, the initial weight of each other column; NaN means {@code 0.1/(T-1)}. */
+    /** {@return the paper's {@code alpha_D}, the initial weight of each other column; NaN means {@code 0.1/(T-1)}} */
     @JsonProperty("alphaOther")
     public double getAlphaOther() {
         return alphaOther;
     }
 
-    /** Whether each column pair has one weight per channel. */
+    /** {@return whether each column pair has one weight per channel} */
     @JsonProperty("perChannel")
     public boolean isPerChannel() {
         return perChannel;
     }
 
-    /** The factor applied to the network updater's learning rate for the units. */
+    /** {@return the factor applied to the network updater's learning rate for the units} */
     @JsonProperty("learningRateMultiplier")
     public double getLearningRateMultiplier() {
         return learningRateMultiplier;
     }
 
-    /** Whether the units keep their initial weights (an ablation: identity and frozen = independent columns). */
+    /** {@return whether the units keep their initial weights (an ablation: identity and frozen = independent columns)} */
     @JsonProperty("frozen")
     public boolean isFrozen() {
         return frozen;
@@ -304,7 +337,14 @@ public final class CrossStitch implements SharingStrategy {
         private Builder() {
         }
 
-        /** The paper's initialisation with self weight {@code alphaSelf} and other weights {@code alphaOther}. */
+        /**
+         * The paper's initialisation with self weight {@code alphaSelf} and other weights {@code alphaOther}.
+         *
+         * @param alphaSelf  {@code alpha_S}, the initial weight of a column in its own output, finite (default 0.9)
+         * @param alphaOther {@code alpha_D}, the initial weight of each other column, finite; NaN for
+         *                   {@code 0.1/(T-1)} (the default)
+         * @return this builder
+         */
         public Builder init(double alphaSelf, double alphaOther) {
             this.init = Init.PAPER;
             this.alphaSelf = alphaSelf;
@@ -312,31 +352,57 @@ public final class CrossStitch implements SharingStrategy {
             return this;
         }
 
-        /** The initialisation scheme ({@link Init#PAPER} keeps the configured weights). */
+        /**
+         * The initialisation scheme ({@link Init#PAPER} keeps the configured weights).
+         *
+         * @param init paper (default), identity or uniform
+         * @return this builder
+         */
         public Builder init(Init init) {
             this.init = Objects.requireNonNull(init, "init");
             return this;
         }
 
-        /** One weight per channel (feature, or convolution channel) per column pair. */
+        /**
+         * One weight per channel (feature, or convolution channel) per column pair.
+         *
+         * @param perChannel true for a {@code [T, T, C]} matrix per stage, false (default) for {@code [T, T]}
+         * @return this builder
+         */
         public Builder perChannel(boolean perChannel) {
             this.perChannel = perChannel;
             return this;
         }
 
-        /** Scales the network updater's learning rate for the units. */
+        /**
+         * Scales the network updater's learning rate for the units.
+         *
+         * @param multiplier the factor, finite and {@code > 0} (default 1; the paper uses 100 to 1000 with SGD)
+         * @return this builder
+         */
         public Builder learningRateMultiplier(double multiplier) {
             this.learningRateMultiplier = multiplier;
             return this;
         }
 
-        /** Keeps the units at their initial weights (they are not trained). */
+        /**
+         * Keeps the units at their initial weights (they are not trained).
+         *
+         * @param frozen true to freeze the units (default false)
+         * @return this builder
+         */
         public Builder frozen(boolean frozen) {
             this.frozen = frozen;
             return this;
         }
 
-        /** Builds the strategy. */
+        /**
+         * Builds the strategy.
+         *
+         * @return the immutable strategy
+         * @throws IllegalArgumentException if {@code alphaSelf} is not finite, {@code alphaOther} is infinite, or the
+         *                                  multiplier is not finite and positive
+         */
         public CrossStitch build() {
             return new CrossStitch(init, alphaSelf, alphaOther, perChannel, learningRateMultiplier, frozen);
         }

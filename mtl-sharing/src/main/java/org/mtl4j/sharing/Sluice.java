@@ -28,36 +28,53 @@ import java.util.Objects;
 
 /**
  * Sluice networks (Ruder, Bingel, Augenstein and Sogaard, "Latent Multi-task Architecture Learning",
- * AAAI 2019): one column per task; after every trunk stage each column's output is split into K
- * subspaces (default 2) along the feature dimension, and a learned {@code (T K) x (T K)} matrix alpha mixes
- * all subspaces of all tasks ({@link SluiceVertex}, named {@code sluice_<stage>_<column>}, reading the stage's
- * {@link MixingStageVertex} {@code sluice_<stage>}, which mixes them all in one matrix product). A penalty
- * {@code lambda * sum_t sum_{k<k'} ||G_{t,k}^T G_{t,k'}||_F^2} on each stage's subspace outputs pushes
- * the subspaces of a column apart (the paper's orthogonality constraint). Its default weight is 0 (off),
- * as in the authors' code: the penalty is not normalised, so its scale grows with the square of the
- * minibatch's activations (on the bench's 256-wide MLP at batch 128, lambda 0.01 gave a penalty of about
- * 78,000 against task losses of about 7); choose lambda for your data and batch size. Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by
- * default a learned weighted sum, {@code beta} initialised to 0.9 on the last stage and the rest split
- * evenly ({@code sluice_beta_<column>}, a learned weighted sum, {@link LayerStitchVertex}); or a
- * plain sum, a concatenation, or the last stage alone. The weighted and plain sums need stages of equal
- * width.
+ * AAAI 2019): one column per task, whose stage outputs are split into subspaces that a learned matrix mixes
+ * across all tasks, and whose stages a learned layer stitch combines into the task's representation.
  *
- * <p>Alpha starts at {@code 0.9} on each subspace's own entry and splits {@code 0.1} evenly over the other
- * {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default); {@link CrossStitch.Init}
- * also offers identity and uniform. With K = 1, lambda = 0 and {@link Beta#LAST} a sluice network is a
- * cross-stitch network. Read the learned weights with {@link #alphas} and {@link #betas}.
+ * <p>After every trunk stage each column's output is split into K subspaces along the feature dimension, and a
+ * learned {@code (T K) x (T K)} matrix alpha mixes all subspaces of all tasks ({@link SluiceVertex}, named
+ * {@code sluice_<stage>_<column>}, reading the stage's {@link MixingStageVertex} {@code sluice_<stage>}, which
+ * mixes them all in one matrix product). A penalty on each stage's subspace outputs pushes the subspaces of a
+ * column apart (the paper's orthogonality constraint):
+ * <pre>
+ *   lambda * sum_t sum_{k&lt;k'} ||G_{t,k}^T G_{t,k'}||_F^2
+ * </pre>
+ * Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by default a
+ * learned weighted sum ({@code sluice_beta_<column>}, {@link LayerStitchVertex}); or a plain sum, a
+ * concatenation, or the last stage alone. The weighted and plain sums need stages of equal width. With K = 1,
+ * lambda = 0 and {@link Beta#LAST} a sluice network is a cross-stitch network. Read the learned weights with
+ * {@link #alphas} and {@link #betas}.
  *
- * <p>Reference code and departures: the paper leaves open whether G are weights or activations. Here the
- * penalty is on each column's stage output (activations) before the alpha mixing, with every example
- * (and time step or pixel) a row of G, unnormalised: it grows with the minibatch size and the sequence
- * length, so lambda must be tuned together with them (a TensorFlow reimplementation in deepchem does the
- * same). The authors' code (sebastianruder/sluice-networks) instead penalises LSTM weight matrices, only
- * for K = 2: {@link Builder#orthogonality(Orthogonality)} with {@link Orthogonality#WEIGHTS} penalises the
- * weights of every dense, convolution and LSTM column layer split by output units (LSTM gate blocks kept
- * aligned), for any K. The authors' code initialises alpha uniformly by default
- * ({@link CrossStitch.Init#UNIFORM} here) and beta as here (0.9 on the last layer, not normalised); its
- * defaults are K = 1 and no penalty; this class follows the paper's K = 2 and the code's lambda = 0. K > 2
- * sums the penalty over all pairs of subspaces.
+ * <p>Defaults:
+ * <ul>
+ *   <li>K = 2 subspaces (the paper's);</li>
+ *   <li>lambda = 0 (the penalty is off), as in the authors' code: the penalty is not normalised, so its scale
+ *       grows with the square of the minibatch's activations (on the bench's 256-wide MLP at batch 128, lambda
+ *       0.01 gave a penalty of about 78,000 against task losses of about 7); choose lambda for your data and
+ *       batch size;</li>
+ *   <li>alpha starts at {@code 0.9} on each subspace's own entry and splits {@code 0.1} evenly over the other
+ *       {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default);
+ *       {@link CrossStitch.Init} also offers identity and uniform;</li>
+ *   <li>beta is a learned weighted sum ({@link Beta#WEIGHTED}) initialised to 0.9 on the last stage and the rest
+ *       split evenly.</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and the reference code:
+ * <ul>
+ *   <li>The paper leaves open whether G are weights or activations. Here the penalty is on each column's stage
+ *       output (activations) before the alpha mixing, with every example (and time step or pixel) a row of G,
+ *       unnormalised: it grows with the minibatch size and the sequence length, so lambda must be tuned
+ *       together with them (a TensorFlow reimplementation in deepchem does the same).</li>
+ *   <li>The authors' code (sebastianruder/sluice-networks) instead penalises LSTM weight matrices, only for
+ *       K = 2: {@link Builder#orthogonality(Orthogonality)} with {@link Orthogonality#WEIGHTS} penalises the
+ *       weights of every dense, convolution and LSTM column layer split by output units (LSTM gate blocks kept
+ *       aligned), for any K.</li>
+ *   <li>The authors' code initialises alpha uniformly by default ({@link CrossStitch.Init#UNIFORM} here) and
+ *       beta as here (0.9 on the last layer, not normalised).</li>
+ *   <li>The authors' code defaults to K = 1 and no penalty; this class follows the paper's K = 2 and the code's
+ *       lambda = 0.</li>
+ *   <li>K &gt; 2 sums the penalty over all pairs of subspaces.</li>
+ * </ul>
  */
 public final class Sluice implements SharingStrategy {
 
@@ -118,7 +135,11 @@ public final class Sluice implements SharingStrategy {
         this.orthogonality = orthogonality == null ? Orthogonality.ACTIVATIONS : orthogonality;
     }
 
-    /** Starts a configuration. */
+    /**
+     * Starts a configuration.
+     *
+     * @return a builder with the defaults of {@link #Sluice()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -243,17 +264,33 @@ public final class Sluice implements SharingStrategy {
         return lambda > 0 && orthogonality == Orthogonality.ACTIVATIONS;
     }
 
-    /** The vertex name of stage {@code stage}'s unit producing column {@code column}. */
+    /**
+     * The vertex name of stage {@code stage}'s unit producing column {@code column}.
+     *
+     * @param stage  the 0-based trunk stage
+     * @param column the column's index (its task's index in task order)
+     * @return {@code sluice_<stage>_<column>}
+     */
     public static String unitName(int stage, int column) {
         return "sluice_" + stage + "_" + column;
     }
 
-    /** The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read. */
+    /**
+     * The vertex name of stage {@code stage}'s {@link MixingStageVertex}, which its units read.
+     *
+     * @param stage the 0-based trunk stage
+     * @return {@code sluice_<stage>}
+     */
     public static String stageName(int stage) {
         return "sluice_" + stage;
     }
 
-    /** The vertex name of column {@code column}'s layer-stitching unit. */
+    /**
+     * The vertex name of column {@code column}'s layer-stitching unit.
+     *
+     * @param column the column's index (its task's index in task order)
+     * @return {@code sluice_beta_<column>}
+     */
     public static String betaName(int column) {
         return "sluice_beta_" + column;
     }
@@ -261,6 +298,10 @@ public final class Sluice implements SharingStrategy {
     /**
      * The learned alpha matrices, one per trunk stage, {@code [T K, T K]} with row {@code t K + k} the
      * weights of subspace k of column t's output (T counts the columns that reach the stage).
+     *
+     * @param network a network built with sluice sharing
+     * @return copies of the alpha matrices, stage 0 first
+     * @throws IllegalArgumentException if the network does not use sluice sharing
      */
     public static List<INDArray> alphas(MultiTaskNetwork network) {
         ComputationGraph graph = requireSluice(network).graph();
@@ -280,7 +321,13 @@ public final class Sluice implements SharingStrategy {
         }
     }
 
-    /** Each task's learned layer-stitching weights over its column's stages (empty unless {@link Beta#WEIGHTED}). */
+    /**
+     * Each task's learned layer-stitching weights over its column's stages (empty unless {@link Beta#WEIGHTED}).
+     *
+     * @param network a network built with sluice sharing
+     * @return per task in task order, its beta per stage, stage 0 first
+     * @throws IllegalArgumentException if the network does not use sluice sharing
+     */
     public static List<double[]> betas(MultiTaskNetwork network) {
         ComputationGraph graph = requireSluice(network).graph();
         List<double[]> out = new ArrayList<>();
@@ -326,43 +373,43 @@ public final class Sluice implements SharingStrategy {
         return network;
     }
 
-    /** The number of subspaces per column. */
+    /** {@return the number of subspaces per column} */
     @JsonProperty("subspaces")
     public int getSubspaces() {
         return subspaces;
     }
 
-    /** The orthogonality penalty's weight. */
+    /** {@return the orthogonality penalty's weight} */
     @JsonProperty("lambda")
     public double getLambda() {
         return lambda;
     }
 
-    /** The alpha initialisation scheme. */
+    /** {@return the alpha initialisation scheme} */
     @JsonProperty("init")
     public CrossStitch.Init getInit() {
         return init;
     }
 
-    /** The initial weight of each subspace's own entry (with {@link CrossStitch.Init#PAPER}). */
+    /** {@return the initial weight of each subspace's own entry (with {@link CrossStitch.Init#PAPER})} */
     @JsonProperty("alphaSelf")
     public double getAlphaSelf() {
         return alphaSelf;
     }
 
-    /** The layer-stitching mode. */
+    /** {@return the layer-stitching mode} */
     @JsonProperty("beta")
     public Beta getBeta() {
         return beta;
     }
 
-    /** The initial weight of the last stage in a {@link Beta#WEIGHTED} layer stitch. */
+    /** {@return the initial weight of the last stage in a {@link Beta#WEIGHTED} layer stitch} */
     @JsonProperty("betaLast")
     public double getBetaLast() {
         return betaLast;
     }
 
-    /** What the orthogonality penalty constrains. */
+    /** {@return what the orthogonality penalty constrains} */
     @JsonProperty("orthogonality")
     public Orthogonality getOrthogonality() {
         return orthogonality;
@@ -399,50 +446,93 @@ public final class Sluice implements SharingStrategy {
         private Builder() {
         }
 
-        /** The number of subspaces per column (the paper's default is 2). */
+        /**
+         * The number of subspaces per column (the paper's default is 2).
+         *
+         * @param subspaces K, the subspaces each column's stage output is split into, at least 1
+         * @return this builder
+         */
         public Builder subspaces(int subspaces) {
             this.subspaces = subspaces;
             return this;
         }
 
-        /** The orthogonality penalty's weight (default 0: off). */
+        /**
+         * The orthogonality penalty's weight (default 0: off).
+         *
+         * @param lambda the weight, finite and {@code >= 0}; unnormalised, so tune it with the batch size
+         * @return this builder
+         */
         public Builder lambda(double lambda) {
             this.lambda = lambda;
             return this;
         }
 
-        /** Alpha starts with {@code alphaSelf} on each subspace's own entry, the rest of its row split evenly. */
+        /**
+         * Alpha starts with {@code alphaSelf} on each subspace's own entry, the rest of its row split evenly.
+         * Sets the initialisation scheme to {@link CrossStitch.Init#PAPER}.
+         *
+         * @param alphaSelf the initial own-entry weight, finite (default 0.9)
+         * @return this builder
+         */
         public Builder alphaSelf(double alphaSelf) {
             this.init = CrossStitch.Init.PAPER;
             this.alphaSelf = alphaSelf;
             return this;
         }
 
-        /** The alpha initialisation scheme. */
+        /**
+         * The alpha initialisation scheme.
+         *
+         * @param init paper (default), identity or uniform
+         * @return this builder
+         */
         public Builder init(CrossStitch.Init init) {
             this.init = Objects.requireNonNull(init, "init");
             return this;
         }
 
-        /** The layer-stitching mode. */
+        /**
+         * The layer-stitching mode.
+         *
+         * @param beta how a task's representation combines its column's stage outputs (default
+         *             {@link Beta#WEIGHTED})
+         * @return this builder
+         */
         public Builder beta(Beta beta) {
             this.beta = Objects.requireNonNull(beta, "beta");
             return this;
         }
 
-        /** The initial weight of the last stage in a weighted layer stitch (the rest split evenly). */
+        /**
+         * The initial weight of the last stage in a weighted layer stitch (the rest split evenly).
+         *
+         * @param betaLast the initial weight, finite (default 0.9)
+         * @return this builder
+         */
         public Builder betaLast(double betaLast) {
             this.betaLast = betaLast;
             return this;
         }
 
-        /** What the orthogonality penalty constrains (activations by default, or weights as the authors' code). */
+        /**
+         * What the orthogonality penalty constrains (activations by default, or weights as the authors' code).
+         *
+         * @param orthogonality activations or weights
+         * @return this builder
+         */
         public Builder orthogonality(Orthogonality orthogonality) {
             this.orthogonality = Objects.requireNonNull(orthogonality, "orthogonality");
             return this;
         }
 
-        /** Builds the strategy. */
+        /**
+         * Builds the strategy.
+         *
+         * @return the immutable strategy
+         * @throws IllegalArgumentException if the subspaces are fewer than 1, lambda is negative or not finite, or
+         *                                  an initial weight is not finite
+         */
         public Sluice build() {
             return new Sluice(subspaces, lambda, init, alphaSelf, beta, betaLast, orthogonality);
         }

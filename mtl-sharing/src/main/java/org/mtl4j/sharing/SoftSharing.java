@@ -27,10 +27,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Soft parameter sharing (Duong et al. 2015, "Low Resource Dependency Parsing: Cross-lingual Parameter
- * Sharing in a Neural Network Parser", ACL; Ruder 2017, "An Overview of Multi-Task Learning in Deep Neural
- * Networks", sec. 3.2): every task gets its own copy ("column") of the trunk, and a penalty on the distance
- * between the columns' parameters keeps them close without tying them.
+ * Soft parameter sharing: every task gets its own copy ("column") of the trunk, and a penalty on the distance
+ * between the columns' parameters keeps them close without tying them (Duong et al. 2015, "Low Resource
+ * Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ACL; Ruder 2017, "An
+ * Overview of Multi-Task Learning in Deep Neural Networks", sec. 3.2).
  *
  * <p>With {@code W_t} one trunk parameter in column {@code t} (of {@code T} columns) and
  * {@code mean W = (1/T) sum_t W_t}, the penalty added to the step objective {@code sum_t w_t L_t} is
@@ -40,22 +40,32 @@ import java.util.regex.Pattern;
  * </pre>
  * (the pairwise sum equals {@code T} times the mean form's). For two tasks the pairwise form is Duong et
  * al.'s {@code lambda ||W_1 - W_2||^2}; the mean form is the usual generalisation to {@code T} tasks, half as
- * strong at {@code T = 2}. Duong et al. also penalise selected embeddings and give each parameter group its
- * own lambda; here one lambda covers every penalised trunk parameter. Duong et al. pull a target-language
- * parser towards a source parser; here all columns train jointly and pull on each other symmetrically.
- * The penalty is a sum over parameter entries, not a mean (as some reimplementations use), so lambda
- * values do not transfer between the two.
+ * strong at {@code T = 2}.
  *
- * <p>By default the penalty covers the trunk layers' weight parameters (those their DL4J parameter
+ * <p>What is penalised: by default the trunk layers' weight parameters (those their DL4J parameter
  * initializer calls weights: dense and convolution kernels {@code W}, an LSTM's {@code W} and {@code RW});
- * {@link Builder#includeBiases(boolean)} adds the biases. Parameters that are neither (batch
- * normalisation's gamma, beta and running statistics) are never penalised. Heads are task-specific and not
- * penalised.
+ * {@link Builder#includeBiases(boolean)} adds the biases. Parameters that are neither (batch normalisation's
+ * gamma, beta and running statistics) are never penalised. Heads are task-specific and not penalised.
  *
- * <p>Defaults: {@code lambda} {@value #DEFAULT_LAMBDA} (the order of a usual L2 weight decay: a gentle pull
- * that leaves the columns room to specialise; tune it on held-out data, as Duong et al. did),
- * biases not penalised, mean form, columns starting from independent initialisations. With
- * {@code lambda = 0} the network is {@code T} independent single-task networks.
+ * <p>Defaults:
+ * <ul>
+ *   <li>{@code lambda} {@value #DEFAULT_LAMBDA}: the order of a usual L2 weight decay, a gentle pull that
+ *       leaves the columns room to specialise; tune it on held-out data, as Duong et al. did. With
+ *       {@code lambda = 0} the network is {@code T} independent single-task networks;</li>
+ *   <li>biases not penalised;</li>
+ *   <li>the mean form;</li>
+ *   <li>columns starting from independent initialisations.</li>
+ * </ul>
+ *
+ * <p>Departures from the paper and from other implementations:
+ * <ul>
+ *   <li>Duong et al. also penalise selected embeddings and give each parameter group its own lambda; here one
+ *       lambda covers every penalised trunk parameter.</li>
+ *   <li>Duong et al. pull a target-language parser towards a source parser; here all columns train jointly and
+ *       pull on each other symmetrically.</li>
+ *   <li>The penalty is a sum over parameter entries, not a mean (as some reimplementations use), so lambda
+ *       values do not transfer between the two.</li>
+ * </ul>
  *
  * <p>The encoder is {@link Columns}' with no mixing: column {@code t} ({@code col<t>_<stage>_<layer>}) serves
  * task {@code t} and ends at the stage the task reads ({@link Task#withStage(int)}); a layer is penalised over
@@ -91,12 +101,22 @@ public final class SoftSharing implements SharingStrategy {
         this.identicalInit = identicalInit;
     }
 
-    /** Soft sharing with penalty coefficient {@code lambda} (finite, {@code >= 0}) and the other defaults. */
+    /**
+     * Soft sharing with penalty coefficient {@code lambda} (finite, {@code >= 0}) and the other defaults.
+     *
+     * @param lambda the penalty coefficient; 0 gives independent columns
+     * @return soft sharing with weights only, the mean form and independent initialisations
+     * @throws IllegalArgumentException if {@code lambda} is negative, NaN or infinite
+     */
     public static SoftSharing of(double lambda) {
         return new SoftSharing(lambda, false, false, false);
     }
 
-    /** Starts a builder with the defaults. */
+    /**
+     * Starts a builder with the defaults.
+     *
+     * @return a builder with the defaults of {@link #SoftSharing()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -191,6 +211,9 @@ public final class SoftSharing implements SharingStrategy {
     /**
      * The trunk parameters the penalty covers in {@code graph}, named by stage, layer and parameter key
      * ({@code "<stage>_<layer>_<key>"}, e.g. {@code "0_0_W"}), each standing for that parameter in every column.
+     *
+     * @param graph the graph of a network built with this strategy
+     * @return the names of the penalised parameters that at least two columns have
      */
     public List<String> penalisedParameters(ComputationGraph graph) {
         List<String> names = new ArrayList<>();
@@ -208,25 +231,31 @@ public final class SoftSharing implements SharingStrategy {
 
     // ---------------------------------------------------------------- options
 
-    /** The penalty coefficient lambda; {@value #DEFAULT_LAMBDA} by default. */
+    /** {@return the penalty coefficient lambda; {@value #DEFAULT_LAMBDA} by default} */
     @JsonProperty("lambda")
     public double lambda() {
         return lambda;
     }
 
-    /** Whether the penalty covers the trunk's biases as well as its weights; false by default. */
+    /** {@return whether the penalty covers the trunk's biases as well as its weights; false by default} */
     @JsonProperty("includeBiases")
     public boolean includeBiases() {
         return includeBiases;
     }
 
-    /** Whether the penalty sums the distances between every pair of columns instead of to their mean; false by default. */
+    /**
+     * {@return whether the penalty sums the distances between every pair of columns instead of to their mean;
+     * false by default}
+     */
     @JsonProperty("pairwise")
     public boolean pairwise() {
         return pairwise;
     }
 
-    /** Whether every column starts from column 0's initial parameters; false (independent initialisations) by default. */
+    /**
+     * {@return whether every column starts from column 0's initial parameters; false (independent
+     * initialisations) by default}
+     */
     @JsonProperty("identicalInit")
     public boolean identicalInit() {
         return identicalInit;
@@ -345,31 +374,56 @@ public final class SoftSharing implements SharingStrategy {
         private Builder() {
         }
 
-        /** The penalty coefficient (finite, {@code >= 0}); {@value SoftSharing#DEFAULT_LAMBDA} by default. */
+        /**
+         * The penalty coefficient (finite, {@code >= 0}); {@value SoftSharing#DEFAULT_LAMBDA} by default.
+         *
+         * @param lambda the coefficient; 0 gives independent columns
+         * @return this builder
+         * @throws IllegalArgumentException if {@code lambda} is negative, NaN or infinite
+         */
         public Builder lambda(double lambda) {
             this.lambda = checkLambda(lambda);
             return this;
         }
 
-        /** Whether biases are penalised as well as weights; false by default. */
+        /**
+         * Whether biases are penalised as well as weights; false by default.
+         *
+         * @param includeBiases true to penalise the trunk layers' biases too
+         * @return this builder
+         */
         public Builder includeBiases(boolean includeBiases) {
             this.includeBiases = includeBiases;
             return this;
         }
 
-        /** Whether to use the pairwise form {@code lambda sum_{a<b} ||W_a - W_b||^2}; false (mean form) by default. */
+        /**
+         * Whether to use the pairwise form {@code lambda sum_{a<b} ||W_a - W_b||^2}; false (mean form) by default.
+         *
+         * @param pairwise true for the pairwise form, {@code T} times as strong as the mean form
+         * @return this builder
+         */
         public Builder pairwise(boolean pairwise) {
             this.pairwise = pairwise;
             return this;
         }
 
-        /** Whether all columns start from column 0's initial parameters; false by default. */
+        /**
+         * Whether all columns start from column 0's initial parameters; false by default.
+         *
+         * @param identicalInit true to copy column 0's initial parameters into every column
+         * @return this builder
+         */
         public Builder identicalInit(boolean identicalInit) {
             this.identicalInit = identicalInit;
             return this;
         }
 
-        /** The strategy. */
+        /**
+         * The strategy.
+         *
+         * @return the immutable strategy
+         */
         public SoftSharing build() {
             return new SoftSharing(lambda, includeBiases, pairwise, identicalInit);
         }

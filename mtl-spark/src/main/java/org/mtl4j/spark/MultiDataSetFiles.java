@@ -26,6 +26,8 @@ public final class MultiDataSetFiles {
      * The minibatches saved at {@code paths}, each read on the worker that handles it (lazily, when a job
      * needs it; {@link SparkTrainer} then keeps them with its storage level for the run).
      *
+     * @param paths the paths of saved minibatches, one per element, readable from every worker
+     * @return the minibatches, one per path, in the order of {@code paths}
      * @throws UncheckedIOException in the Spark task, naming the file, when one cannot be read
      */
     public static JavaRDD<MultiDataSet> load(JavaRDD<String> paths) {

@@ -122,7 +122,11 @@ public final class SparkTrainer {
         this.listeners = List.copyOf(b.listeners);
     }
 
-    /** Starts configuring a trainer. */
+    /**
+     * Starts configuring a trainer.
+     *
+     * @return a builder with the defaults: 1 epoch, averaging every 5 minibatches, repartitioned and shuffled
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -131,6 +135,8 @@ public final class SparkTrainer {
      * Trains {@code network} (in place, on the driver) for the configured epochs on {@code train}, one
      * minibatch per element.
      *
+     * @param network the driver's network, trained in place; set back to its state before the call when the job fails
+     * @param train   the training data, one minibatch per element
      * @return the network, its per-epoch history and the last evaluation of the validation data
      */
     public SparkTrainingResult fit(MultiTaskNetwork network, JavaRDD<MultiDataSet> train) {
@@ -170,7 +176,13 @@ public final class SparkTrainer {
         }
     }
 
-    /** Evaluates the main tasks of {@code network} on {@code data} on the cluster, as {@link MultiTaskNetwork#evaluate}. */
+    /**
+     * Evaluates the main tasks of {@code network} on {@code data} on the cluster, as {@link MultiTaskNetwork#evaluate}.
+     *
+     * @param network the network to evaluate (sent to the workers)
+     * @param data    the evaluation data, one minibatch per element
+     * @return each main task's merged DL4J evaluation and mean loss
+     */
     public TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data) {
         return evaluate(network, data, false);
     }
@@ -180,6 +192,11 @@ public final class SparkTrainer {
      * {@link MultiTaskNetwork#evaluate(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator, boolean)} does,
      * and the per-task DL4J evaluations are merged ({@code IEvaluation.merge}); each task's loss is the mean
      * over all its labelled examples.
+     *
+     * @param network          the network to evaluate (sent to the workers)
+     * @param data             the evaluation data, one minibatch per element
+     * @param includeAuxiliary whether auxiliary tasks are evaluated too
+     * @return each evaluated task's merged DL4J evaluation and mean loss
      */
     public TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data, boolean includeAuxiliary) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
@@ -287,13 +304,25 @@ public final class SparkTrainer {
         private Builder() {
         }
 
-        /** The number of passes over the data; 1 by default. */
+        /**
+         * The number of passes over the data; 1 by default.
+         *
+         * @param epochs the number of epochs, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code epochs < 1}
+         */
         public Builder epochs(int epochs) {
             this.epochs = positive("epochs", epochs);
             return this;
         }
 
-        /** The minibatches each worker trains between two averagings; 5 by default (1 averages after every step). */
+        /**
+         * The minibatches each worker trains between two averagings; 5 by default (1 averages after every step).
+         *
+         * @param averagingFrequency the steps per worker per round, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code averagingFrequency < 1}
+         */
         public Builder averagingFrequency(int averagingFrequency) {
             this.averagingFrequency = positive("averagingFrequency", averagingFrequency);
             return this;
@@ -302,6 +331,10 @@ public final class SparkTrainer {
         /**
          * The number of workers (partitions) the data is split into; Spark's default parallelism by default.
          * Without {@link #repartition}, the RDD's partitions are the workers and this is not used.
+         *
+         * @param workers the number of workers, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code workers < 1}
          */
         public Builder workers(int workers) {
             this.workers = positive("workers", workers);
@@ -313,6 +346,10 @@ public final class SparkTrainer {
          * training, whatever the RDD's minibatch size: the worker's minibatches are merged in their order
          * (time series padded and masked as ND4J's {@code MultiDataSet.merge} does) and cut. By default the RDD's
          * minibatches are trained as they are.
+         *
+         * @param examples the examples per minibatch, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code examples < 1}
          */
         public Builder batchSize(int examples) {
             this.batchSize = positive("batchSize", examples);
@@ -322,19 +359,32 @@ public final class SparkTrainer {
         /**
          * Whether the data is repartitioned into {@link #workers} equal shares (minibatch {@code i} to worker
          * {@code i mod workers}); true by default. When false, every partition of the RDD is one worker.
+         *
+         * @param repartition true to deal the minibatches out to {@link #workers} workers
+         * @return this builder
          */
         public Builder repartition(boolean repartition) {
             this.repartition = repartition;
             return this;
         }
 
-        /** Whether each worker visits its minibatches in an order drawn from the seed and the epoch; true by default. */
+        /**
+         * Whether each worker visits its minibatches in an order drawn from the seed and the epoch; true by default.
+         *
+         * @param shuffle false to visit them in the RDD's order
+         * @return this builder
+         */
         public Builder shuffle(boolean shuffle) {
             this.shuffle = shuffle;
             return this;
         }
 
-        /** The seed of the visiting order ({@link #shuffle}); 0 by default. */
+        /**
+         * The seed of the visiting order ({@link #shuffle}); 0 by default.
+         *
+         * @param seed the seed, which with the epoch fixes each worker's order
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
@@ -343,19 +393,33 @@ public final class SparkTrainer {
         /**
          * Whether the workers' updater states are averaged into the driver's after each round (true by default);
          * when false the driver keeps its updater state, and every round starts from it.
+         *
+         * @param averageUpdaterState false to keep the driver's updater state
+         * @return this builder
          */
         public Builder averageUpdaterState(boolean averageUpdaterState) {
             this.averageUpdaterState = averageUpdaterState;
             return this;
         }
 
-        /** How the partitioned training data is persisted during the run; {@code MEMORY_AND_DISK} by default. */
+        /**
+         * How the partitioned training data is persisted during the run; {@code MEMORY_AND_DISK} by default.
+         *
+         * @param storageLevel Spark's storage level for the partitioned data
+         * @return this builder
+         */
         public Builder storageLevel(StorageLevel storageLevel) {
             this.storageLevel = Objects.requireNonNull(storageLevel, "storageLevel");
             return this;
         }
 
-        /** The depth of {@code treeAggregate}'s tree; 2 by default (deeper for many workers and a large model). */
+        /**
+         * The depth of {@code treeAggregate}'s tree; 2 by default (deeper for many workers and a large model).
+         *
+         * @param treeDepth the tree depth, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code treeDepth < 1}
+         */
         public Builder treeDepth(int treeDepth) {
             this.treeDepth = positive("treeDepth", treeDepth);
             return this;
@@ -364,13 +428,21 @@ public final class SparkTrainer {
         /**
          * Data evaluated on the cluster after every epoch; its metrics go into the history and the last
          * evaluation into the result. Persist it if it is expensive to compute.
+         *
+         * @param validation the validation data, one minibatch per element
+         * @return this builder
          */
         public Builder validation(JavaRDD<MultiDataSet> validation) {
             this.validation = Objects.requireNonNull(validation, "validation");
             return this;
         }
 
-        /** Listeners of this trainer's runs, heard on the driver after the network's own. */
+        /**
+         * Listeners of this trainer's runs, heard on the driver after the network's own.
+         *
+         * @param added listeners to add after those already added (none may be {@code null})
+         * @return this builder
+         */
         public Builder listeners(TrainingListener... added) {
             for (TrainingListener l : added) {
                 listeners.add(Objects.requireNonNull(l, "listener"));
@@ -378,7 +450,11 @@ public final class SparkTrainer {
             return this;
         }
 
-        /** The trainer. */
+        /**
+         * The trainer.
+         *
+         * @return the immutable trainer
+         */
         public SparkTrainer build() {
             return new SparkTrainer(this);
         }

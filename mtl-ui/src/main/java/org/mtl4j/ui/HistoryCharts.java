@@ -52,8 +52,11 @@ public final class HistoryCharts {
     /**
      * Writes {@code history.csv} and the charts into {@code directory} (created when needed).
      *
+     * @param history   the training history, at least one epoch
+     * @param directory the folder to write into; files of the same names are replaced
      * @return the files written, the CSV first
      * @throws IllegalArgumentException when the history is empty
+     * @throws IOException              when the folder or a file cannot be written
      */
     public static List<Path> export(TrainingHistory history, Path directory) throws IOException {
         if (history.isEmpty()) {

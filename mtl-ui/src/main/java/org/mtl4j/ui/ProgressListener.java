@@ -68,7 +68,13 @@ public final class ProgressListener implements TrainingListener {
         this.lines = lines;
     }
 
-    /** A bar on a terminal, log lines otherwise; {@value #PROPERTY} overrides (see the class comment). */
+    /**
+     * A bar on a terminal, log lines otherwise; {@value #PROPERTY} overrides (see the class comment).
+     *
+     * @return a listener in the mode chosen from the console and the system property
+     * @throws IllegalArgumentException when the system property is set to anything but {@code bar}, {@code log}
+     *                                  or {@code off}
+     */
     public static ProgressListener auto() {
         String forced = System.getProperty(PROPERTY);
         Mode mode;
@@ -86,12 +92,17 @@ public final class ProgressListener implements TrainingListener {
         return of(mode);
     }
 
-    /** Progress shown in the given mode. */
+    /**
+     * Progress shown in the given mode.
+     *
+     * @param mode a bar on standard error, SLF4J log lines, or nothing
+     * @return a listener in that mode, whatever the system property says
+     */
     public static ProgressListener of(Mode mode) {
         return new ProgressListener(mode, () -> new ConsoleProgressBarConsumer(System.err), log::info);
     }
 
-    /** The mode this listener shows progress in. */
+    /** {@return the mode this listener shows progress in} */
     public Mode mode() {
         return mode;
     }

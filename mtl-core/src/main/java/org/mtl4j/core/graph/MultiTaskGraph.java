@@ -30,7 +30,11 @@ import java.util.function.Function;
  */
 public class MultiTaskGraph extends ComputationGraph {
 
-    /** A graph for the given configuration; call {@link #init()} before use. */
+    /**
+     * A graph for the given configuration; call {@link #init()} before use.
+     *
+     * @param configuration the assembled multi-task graph configuration
+     */
     public MultiTaskGraph(ComputationGraphConfiguration configuration) {
         super(configuration);
     }
@@ -50,7 +54,11 @@ public class MultiTaskGraph extends ComputationGraph {
      * {@link #backpropagate(INDArray[])} (or back-propagates vertex by vertex); arrays it returns must not
      * live in the workspace (return numbers, or {@code detach()}).
      *
-     * @param body receives each vertex's activations by vertex name
+     * @param <T>          what {@code body} returns
+     * @param features     the minibatch's features
+     * @param featuresMask the features' time-step mask, or null
+     * @param body         receives each vertex's activations by vertex name
+     * @return what {@code body} returned
      */
     public <T> T trainingPass(INDArray features, INDArray featuresMask, Function<Map<String, INDArray>, T> body) {
         synchronizeIterEpochCounts();
@@ -73,6 +81,9 @@ public class MultiTaskGraph extends ComputationGraph {
     /**
      * Back-propagates external errors at the graph's outputs (one per output, in output order) during a
      * {@link #trainingPass}; returns the gradient over the graph's flat gradient view.
+     *
+     * @param errors the error at each graph output, in output order
+     * @return the gradient, whose arrays are views of the graph's flat gradient
      */
     public Gradient backpropagate(INDArray[] errors) {
         calcBackpropGradients(false, false, errors);
@@ -104,6 +115,8 @@ public class MultiTaskGraph extends ComputationGraph {
      * activation gradients in {@link #WS_SPLIT_BACKWARD} (open the {@code ACTIVATION_GRAD} scope around the whole
      * pass), working memory and the forward recomputations some layers do in backprop (LSTM) in DL4J's layer
      * working-memory workspaces, as {@code ComputationGraph.calcBackpropGradients} places them.
+     *
+     * @return a new workspace manager (without workspaces when the graph's training workspace mode is NONE)
      */
     public LayerWorkspaceMgr splitBackwardWorkspaces() {
         if (getConfiguration().getTrainingWorkspaceMode() == WorkspaceMode.NONE) {
@@ -122,7 +135,11 @@ public class MultiTaskGraph extends ComputationGraph {
         return mgr;
     }
 
-    /** The workspace manager of a training step, as {@code ComputationGraph.computeGradientAndScore} builds it. */
+    /**
+     * The workspace manager of a training step, as {@code ComputationGraph.computeGradientAndScore} builds it.
+     *
+     * @return a new workspace manager (without workspaces when the graph's training workspace mode is NONE)
+     */
     public LayerWorkspaceMgr trainingWorkspaces() {
         LayerWorkspaceMgr mgr;
         if (getConfiguration().getTrainingWorkspaceMode() == WorkspaceMode.NONE) {

@@ -41,7 +41,12 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
     /** The name of the network's input vertex. */
     public static final String INPUT = "input";
 
-    /** The vertex name of a task's output projection. */
+    /**
+     * The vertex name of a task's output projection.
+     *
+     * @param task the task's name
+     * @return {@code head_<task>_out}
+     */
     public static String outputName(String task) {
         return "head_" + task + "_out";
     }
@@ -49,7 +54,12 @@ public record NetworkGraph(ComputationGraphConfiguration configuration, List<Str
     /**
      * Builds the graph configuration.
      *
-     * @param global the global DL4J settings (updater, seed, weight init, data type, regularisation)
+     * @param global  the global DL4J settings (updater, seed, weight init, data type, regularisation)
+     * @param trunk   the shared layers, stage by stage
+     * @param tasks   the tasks, in task order; each task's stage must exist in the trunk
+     * @param sharing the sharing strategy, which builds the encoder from the trunk
+     * @return the configuration with its output and representation names and each task's output kind
+     * @throws IllegalArgumentException when a task reads a trunk stage the trunk does not have
      */
     public static NetworkGraph assemble(NeuralNetConfiguration.Builder global, SharedTrunk trunk, List<Task> tasks,
                                         SharingStrategy sharing) {

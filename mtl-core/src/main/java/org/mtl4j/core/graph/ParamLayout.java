@@ -14,7 +14,14 @@ public final class ParamLayout {
     private ParamLayout() {
     }
 
-    /** The offset of parameter {@code key} (e.g. {@code "trunk_0_0_W"}) in the graph's flat parameter vector. */
+    /**
+     * The offset of parameter {@code key} (e.g. {@code "trunk_0_0_W"}) in the graph's flat parameter vector.
+     *
+     * @param graph an initialised graph
+     * @param key   the parameter's key in {@code graph.paramTable()}: vertex name, {@code _}, parameter name
+     * @return the offset, in elements, from the start of the flat vector
+     * @throws IllegalArgumentException if the graph has no such parameter
+     */
     public static long offset(ComputationGraph graph, String key) {
         INDArray view = graph.paramTable().get(key);
         if (view == null) {
@@ -28,6 +35,12 @@ public final class ParamLayout {
      * The part of a flat vector laid out like the graph's parameters (the parameters themselves, the
      * gradient view, the updater-free gradient of a check) that belongs to parameter {@code key}, shaped
      * like the parameter (DL4J's 'f' order for weight matrices), as a view.
+     *
+     * @param graph an initialised graph
+     * @param flat  a vector with the length and layout of the graph's flat parameter vector
+     * @param key   the parameter's key in {@code graph.paramTable()}
+     * @return a view of {@code flat}, shaped like the parameter
+     * @throws IllegalArgumentException if the graph has no such parameter
      */
     public static INDArray slice(ComputationGraph graph, INDArray flat, String key) {
         INDArray param = graph.paramTable().get(key);

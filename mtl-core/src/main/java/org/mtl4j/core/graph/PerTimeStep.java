@@ -23,7 +23,13 @@ import java.util.Collection;
  */
 public class PerTimeStep extends TimeDistributed {
 
-    /** Applies {@code underlying} to each time step of NCW activations. */
+    /**
+     * Applies {@code underlying} to each time step of NCW activations.
+     *
+     * @param underlying    the feed-forward layer applied at every step
+     * @param rnnDataFormat the activations' layout; must be {@link RNNFormat#NCW}
+     * @throws IllegalArgumentException if {@code rnnDataFormat} is not NCW
+     */
     public PerTimeStep(@JsonProperty("underlying") Layer underlying,
                        @JsonProperty("rnnDataFormat") RNNFormat rnnDataFormat) {
         super(underlying, rnnDataFormat);

@@ -14,7 +14,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public class PerTimeStepLayer extends TimeDistributedLayer {
 
-    /** Wraps {@code underlying}, applied to every time step. */
+    /**
+     * Wraps {@code underlying}, applied to every time step.
+     *
+     * @param underlying    the feed-forward layer's runtime
+     * @param rnnDataFormat the activations' layout (NCW for {@link PerTimeStep})
+     */
     public PerTimeStepLayer(Layer underlying, RNNFormat rnnDataFormat) {
         super(underlying, rnnDataFormat);
     }

@@ -70,7 +70,13 @@ public final class ModelFile {
     private ModelFile() {
     }
 
-    /** Saves {@code network} to {@code file}, replacing it. */
+    /**
+     * Saves {@code network} to {@code file}, replacing it.
+     *
+     * @param network the network to save, with its updater and combinator state and its counts
+     * @param file    the model file to write
+     * @throws IOException when the file cannot be written
+     */
     public static void save(MultiTaskNetwork network, File file) throws IOException {
         save(network, file, Map.of());
     }
@@ -79,7 +85,11 @@ public final class ModelFile {
      * Saves {@code network} to {@code file} with extra entries stored beside the model in the same archive
      * (a trainer's state in a checkpoint), replacing the file in one move.
      *
-     * @param extras entry name to content; names must not be those of the model's own entries
+     * @param network the network to save, with its updater and combinator state and its counts
+     * @param file    the model file to write
+     * @param extras  entry name to content; names must not be those of the model's own entries
+     * @throws IOException              when the file cannot be written
+     * @throws IllegalArgumentException when an extra entry's name is one of the model's own entries
      */
     public static void save(MultiTaskNetwork network, File file, Map<String, byte[]> extras) throws IOException {
         for (String name : extras.keySet()) {
@@ -143,6 +153,9 @@ public final class ModelFile {
     /**
      * Reads an extra entry saved with {@link #save(MultiTaskNetwork, File, Map)}.
      *
+     * @param file a model file written with extra entries
+     * @param name the extra entry's name
+     * @return the entry's content
      * @throws IOException when the file cannot be read or has no such entry
      */
     public static byte[] readExtra(File file, String name) throws IOException {
@@ -154,7 +167,14 @@ public final class ModelFile {
         }
     }
 
-    /** Loads a network saved by {@link #save(MultiTaskNetwork, File)}. */
+    /**
+     * Loads a network saved by {@link #save(MultiTaskNetwork, File)}.
+     *
+     * @param file a model file of format version 1 up to this mtl4j's version
+     * @return the network, with its updater and combinator state and its counts restored
+     * @throws IOException when the file is missing or unreadable, is not an mtl4j model, or was written by a
+     *                     newer mtl4j
+     */
     public static MultiTaskNetwork load(File file) throws IOException {
         if (!file.isFile()) {
             throw new IOException("no model file at " + file);

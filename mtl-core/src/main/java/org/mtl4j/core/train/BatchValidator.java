@@ -30,7 +30,7 @@ public final class BatchValidator {
      * @param masks        each task's labels mask, in task order (null when absent)
      */
     public record Batch(INDArray features, INDArray featuresMask, INDArray[] labels, INDArray[] masks) {
-        /** The number of examples. */
+        /** {@return the number of examples} */
         public int size() {
             return (int) features.size(0);
         }
@@ -43,6 +43,10 @@ public final class BatchValidator {
     private final boolean defaultIndices;
 
     /**
+     * A validator for a network with these tasks.
+     *
+     * @param inputType   the type of the features the trunk reads
+     * @param tasks       the network's tasks, in task order
      * @param labelsIndex which labels array each task reads
      * @param sequence    whether each task predicts per time step
      */
@@ -58,7 +62,14 @@ public final class BatchValidator {
         this.defaultIndices = defaults;
     }
 
-    /** Validates a minibatch with labels, for training and evaluation. */
+    /**
+     * Validates a minibatch with labels, for training and evaluation.
+     *
+     * @param data the minibatch: one features array, and at least as many labels arrays as the tasks read
+     * @return the features and, per task in task order, its labels and mask (NaN labels under a 0 mask replaced
+     *         by 0 in a copy)
+     * @throws IllegalArgumentException when an array is missing or misshaped, naming the task, array and shapes
+     */
     public Batch validate(MultiDataSet data) {
         if (data == null) {
             throw new IllegalArgumentException("the MultiDataSet is null");
@@ -88,7 +99,15 @@ public final class BatchValidator {
         return new Batch(features, featuresMask, labels, masks);
     }
 
-    /** Validates features for prediction. */
+    /**
+     * Validates features for prediction.
+     *
+     * @param features      the features arrays: exactly one, of the trunk's input type
+     * @param featuresMasks null, or the features masks: the first, if any, is {@code [mb, time]} of 0 and 1
+     * @return the one features array
+     * @throws IllegalArgumentException when there is not exactly one features array, it does not fit the
+     *                                  trunk's input type or holds NaN or infinite values, or the mask does not fit it
+     */
     public INDArray checkFeatures(INDArray[] features, INDArray[] featuresMasks) {
         if (features == null || features.length != 1) {
             throw new IllegalArgumentException("the network has 1 input (the trunk's, " + inputType + "), but "

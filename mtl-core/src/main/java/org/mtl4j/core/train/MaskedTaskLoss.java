@@ -35,15 +35,25 @@ public final class MaskedTaskLoss {
     /**
      * Computes the loss and its gradient.
      *
+     * @param task    the task, whose loss function and output activation are applied
      * @param labels  {@code [mb, nOut]}, or {@code [mb, nOut, time]} for per-time-step tasks
      * @param preOut  the output projection's activations, shaped like the labels
      * @param mask    null, {@code [mb, 1]}, labels-shaped, or {@code [mb, time]} for per-time-step tasks; 0/1 values
+     * @return the mean loss over the labelled examples, their number and the error at the output projection
      */
     public static Result evaluate(Task task, INDArray labels, INDArray preOut, INDArray mask) {
         return compute(task, labels, preOut, mask, true);
     }
 
-    /** The loss alone, as in {@link #evaluate}, without computing the gradient (the result's gradient is null). */
+    /**
+     * The loss alone, as in {@link #evaluate}, without computing the gradient (the result's gradient is null).
+     *
+     * @param task   the task, whose loss function and output activation are applied
+     * @param labels {@code [mb, nOut]}, or {@code [mb, nOut, time]} for per-time-step tasks
+     * @param preOut the output projection's activations, shaped like the labels
+     * @param mask   null, {@code [mb, 1]}, labels-shaped, or {@code [mb, time]} for per-time-step tasks; 0/1 values
+     * @return the mean loss over the labelled examples and their number (no gradient)
+     */
     public static Result score(Task task, INDArray labels, INDArray preOut, INDArray mask) {
         return compute(task, labels, preOut, mask, false);
     }

@@ -66,6 +66,13 @@ public final class TrainingStep {
      * A step over {@code graph}, whose outputs are the tasks' output projections in task order, each
      * task reading the representation vertex named in {@code representations}.
      *
+     * @param graph           the initialised graph, one output per task in task order
+     * @param tasks           the tasks, in graph-output order
+     * @param outputs         the vertex names of the tasks' output projections, in task order
+     * @param representations the vertex names of the tasks' representations (each head's input), in task order
+     * @param sharing         the sharing strategy, whose penalty joins the objective
+     * @param combinator      the loss combinator, already initialised for {@code tasks}
+     * @param validator       checks each minibatch against the tasks before the step reads it
      * @throws IllegalArgumentException when the combinator asks for task gradients this network cannot give
      */
     public TrainingStep(MultiTaskGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
@@ -85,7 +92,12 @@ public final class TrainingStep {
     private record Backward(TaskLosses losses, TaskWeights weights, double penalty, Gradient gradient) {
     }
 
-    /** Trains on one minibatch: validates it, then updates every parameter once. */
+    /**
+     * Trains on one minibatch: validates it, then updates every parameter once.
+     *
+     * @param data one minibatch: the features, then the labels (and optional labels masks) the tasks read
+     * @return the step's per-task losses, the weights applied, the sharing penalty and the minibatch size
+     */
     public StepResult fit(MultiDataSet data) {
         BatchValidator.Batch batch = validator.validate(data);
         int iteration = graph.getIterationCount();
@@ -106,7 +118,12 @@ public final class TrainingStep {
         }
     }
 
-    /** The gradient of the weighted objective on one minibatch; no parameter, state or count changes but the combinator's. */
+    /**
+     * The gradient of the weighted objective on one minibatch; no parameter, state or count changes but the combinator's.
+     *
+     * @param data one minibatch, laid out as for {@link #fit(MultiDataSet)}
+     * @return the per-task losses, the weights applied, the sharing penalty and a copy of the flat gradient
+     */
     public GradientResult gradient(MultiDataSet data) {
         BatchValidator.Batch batch = validator.validate(data);
         try {
@@ -162,7 +179,12 @@ public final class TrainingStep {
         return new Backward(forward.losses(), weights, 0, graph.backpropagate(errors));
     }
 
-    /** The per-task losses on one minibatch (inference mode: no dropout), without any gradient. */
+    /**
+     * The per-task losses on one minibatch (inference mode: no dropout), without any gradient.
+     *
+     * @param data one minibatch, laid out as for {@link #fit(MultiDataSet)}
+     * @return each task's mean loss over its labelled examples
+     */
     public TaskLosses losses(MultiDataSet data) {
         BatchValidator.Batch batch = validator.validate(data);
         INDArray[] out = graph.output(false, new INDArray[]{batch.features()},

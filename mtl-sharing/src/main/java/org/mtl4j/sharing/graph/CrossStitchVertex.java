@@ -25,19 +25,28 @@ public final class CrossStitchVertex extends TrainableVertex {
     /** The key of the mixing weights in the vertex's parameter table. */
     public static final String ALPHA = "alpha";
 
+    /** The column this vertex outputs. */
     private final int row;
+    /** T, the number of columns mixed. */
     private final int columns;
+    /** C, the number of weights per column pair (1: one scalar per pair). */
     private final long channels;
+    /** The initial row {@code alpha_{row,.}}, length T (broadcast over channels). */
     private final double[] init;
+    /** Whether {@code alpha} keeps its initial value. */
     private final boolean frozen;
 
     /**
+     * One row of a stage's cross-stitch unit.
+     *
      * @param row      the column this vertex outputs
      * @param columns  T, the number of columns mixed
      * @param channels C, the number of weights per column pair (1: one scalar per pair)
      * @param init     the initial row {@code alpha_{row,.}}, length T (broadcast over channels)
      * @param frozen   whether {@code alpha} keeps its initial value (its gradient is always zero)
      * @param updater  the updater of {@code alpha}
+     * @throws IllegalArgumentException if {@code row} is not a column, {@code channels < 1}, or {@code init} does
+     *                                  not have T values
      */
     @JsonCreator
     public CrossStitchVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
@@ -61,31 +70,31 @@ public final class CrossStitchVertex extends TrainableVertex {
         this.frozen = frozen;
     }
 
-    /** The column this vertex outputs. */
+    /** {@return the column this vertex outputs} */
     @JsonProperty("row")
     public int getRow() {
         return row;
     }
 
-    /** The number of columns mixed. */
+    /** {@return T, the number of columns mixed} */
     @JsonProperty("columns")
     public int getColumns() {
         return columns;
     }
 
-    /** The number of weights per column pair. */
+    /** {@return C, the number of weights per column pair} */
     @JsonProperty("channels")
     public long getChannels() {
         return channels;
     }
 
-    /** The initial mixing row. */
+    /** {@return the initial mixing row (a copy)} */
     @JsonProperty("init")
     public double[] getInit() {
         return init.clone();
     }
 
-    /** Whether the mixing weights are frozen at their initial value. */
+    /** {@return whether the mixing weights are frozen at their initial value} */
     @JsonProperty("frozen")
     public boolean isFrozen() {
         return frozen;

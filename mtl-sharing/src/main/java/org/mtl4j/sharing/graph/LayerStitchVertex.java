@@ -22,9 +22,12 @@ public final class LayerStitchVertex extends TrainableVertex {
     /** The key of the weights in the vertex's parameter table. */
     public static final String BETA = "beta";
 
+    /** The initial weights, one per stage read. */
     private final double[] init;
 
     /**
+     * Layer stitching over {@code init.length} stage outputs.
+     *
      * @param init    the initial weights, one per stage read
      * @param updater the updater of the weights
      */
@@ -42,7 +45,7 @@ public final class LayerStitchVertex extends TrainableVertex {
         return init;
     }
 
-    /** The initial weights, one per stage read. */
+    /** {@return the initial weights, one per stage read} */
     @JsonProperty("init")
     public double[] getInit() {
         return init.clone();

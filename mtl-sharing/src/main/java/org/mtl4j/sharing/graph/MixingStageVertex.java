@@ -26,9 +26,15 @@ import java.util.Arrays;
  */
 public final class MixingStageVertex extends GraphVertex {
 
+    /** T, the number of column outputs the stage gathers. */
     private final int columns;
 
-    /** @param columns T, the number of column outputs the stage gathers */
+    /**
+     * A stage gathering {@code columns} column outputs.
+     *
+     * @param columns T, the number of column outputs the stage gathers, at least 1
+     * @throws IllegalArgumentException if {@code columns < 1}
+     */
     @JsonCreator
     public MixingStageVertex(@JsonProperty("columns") int columns) {
         if (columns < 1) {
@@ -37,7 +43,7 @@ public final class MixingStageVertex extends GraphVertex {
         this.columns = columns;
     }
 
-    /** The number of column outputs gathered. */
+    /** {@return T, the number of column outputs gathered} */
     @JsonProperty("columns")
     public int getColumns() {
         return columns;

@@ -17,8 +17,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 public final class SluiceUnit extends MixingUnit {
 
+    /** The unit's configuration. */
     private final SluiceVertex config;
+    /** K, the subspaces per column. */
     private final int k;
+    /** The orthogonality penalty of the last forward pass. */
     private double penalty;
 
     SluiceUnit(ComputationGraph graph, String name, int index, DataType dataType, SluiceVertex config, INDArray params) {
@@ -28,7 +31,7 @@ public final class SluiceUnit extends MixingUnit {
         this.k = config.getSubspaces();
     }
 
-    /** The orthogonality penalty of the last forward pass (0 when lambda is 0). */
+    /** {@return the orthogonality penalty of the last forward pass (0 when lambda is 0)} */
     public double penalty() {
         return penalty;
     }

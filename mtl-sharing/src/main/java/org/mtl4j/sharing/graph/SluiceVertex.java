@@ -31,19 +31,28 @@ public final class SluiceVertex extends TrainableVertex {
     /** The key of the mixing weights in the vertex's parameter table. */
     public static final String ALPHA = "alpha";
 
+    /** The column this vertex outputs. */
     private final int row;
+    /** T, the number of columns mixed. */
     private final int columns;
+    /** K, the subspaces per column. */
     private final int subspaces;
+    /** The initial {@code alpha} block, K rows of T K values, row-major. */
     private final double[] init;
+    /** The orthogonality penalty's weight (0: none). */
     private final double lambda;
 
     /**
+     * One column's sluice unit.
+     *
      * @param row       the column this vertex outputs
      * @param columns   T, the number of columns mixed
      * @param subspaces K, the subspaces per column
      * @param init      the initial {@code alpha} block, K rows of T K values, row-major
      * @param lambda    the orthogonality penalty's weight (0: none)
      * @param updater   the updater of {@code alpha}
+     * @throws IllegalArgumentException if {@code row} is not a column, {@code subspaces < 1}, {@code init} does not
+     *                                  have K T K values, or {@code lambda} is negative or not finite
      */
     @JsonCreator
     public SluiceVertex(@JsonProperty("row") int row, @JsonProperty("columns") int columns,
@@ -70,31 +79,31 @@ public final class SluiceVertex extends TrainableVertex {
         this.lambda = lambda;
     }
 
-    /** The column this vertex outputs. */
+    /** {@return the column this vertex outputs} */
     @JsonProperty("row")
     public int getRow() {
         return row;
     }
 
-    /** The number of columns mixed. */
+    /** {@return T, the number of columns mixed} */
     @JsonProperty("columns")
     public int getColumns() {
         return columns;
     }
 
-    /** The number of subspaces per column. */
+    /** {@return K, the number of subspaces per column} */
     @JsonProperty("subspaces")
     public int getSubspaces() {
         return subspaces;
     }
 
-    /** The initial mixing block, row-major. */
+    /** {@return the initial mixing block, row-major (a copy)} */
     @JsonProperty("init")
     public double[] getInit() {
         return init.clone();
     }
 
-    /** The orthogonality penalty's weight. */
+    /** {@return the orthogonality penalty's weight} */
     @JsonProperty("lambda")
     public double getLambda() {
         return lambda;

@@ -27,13 +27,20 @@ import java.util.Objects;
  */
 public abstract class TrainableVertex extends GraphVertex implements TrainingConfig {
 
+    /** The updater of the vertex's parameters. */
     private final IUpdater updater;
+    /** What the vertex is, for error messages ("cross-stitch unit"). */
     private final String what;
+    /** The number of inputs the vertex reads. */
     private final int inputs;
+    /** The vertex name given at instantiation (DL4J's updater bookkeeping); null before. */
     private String name;
+    /** The network's data type, set by DL4J before instantiation; FLOAT until then. */
     private DataType dataType = DataType.FLOAT;
 
     /**
+     * A vertex that reads one input.
+     *
      * @param updater the updater of the vertex's parameters
      * @param what    what the vertex is, for error messages ("cross-stitch unit")
      */
@@ -42,6 +49,8 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
     }
 
     /**
+     * A vertex that reads {@code inputs} inputs of one type.
+     *
      * @param updater the updater of the vertex's parameters
      * @param inputs  the number of inputs the vertex reads
      * @param what    what the vertex is, for error messages ("layer stitching")
@@ -76,13 +85,19 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
         return vertexInputs[0];
     }
 
-    /** The updater of the vertex's parameters. */
+    /** {@return the updater of the vertex's parameters} */
     @JsonProperty("updater")
     public IUpdater getUpdater() {
         return updater;
     }
 
-    /** Writes {@code init} into the flat parameter view at instantiation when DL4J asks for initial values. */
+    /**
+     * Writes {@code init} into the flat parameter view at instantiation when DL4J asks for initial values.
+     *
+     * @param paramsView       the vertex's part of the graph's flat parameter vector
+     * @param init             the initial values, in the view's order
+     * @param initializeParams DL4J's flag: true for a new network, false when parameters are loaded (nothing written)
+     */
     protected static void initialise(INDArray paramsView, double[] init, boolean initializeParams) {
         if (initializeParams) {
             for (int i = 0; i < init.length; i++) {
@@ -94,6 +109,10 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
     /**
      * Fails unless the vertex {@code name} of {@code graph} reads exactly its stage's {@link MixingStageVertex}:
      * models saved before mixing stages existed had their units read the columns directly.
+     *
+     * @param graph the graph being instantiated
+     * @param name  the name of this vertex in {@code graph}
+     * @throws IllegalStateException if the vertex reads anything but one mixing stage
      */
     protected void requireStage(ComputationGraph graph, String name) {
         List<String> in = graph.getConfiguration().getVertexInputs().get(name);
@@ -106,12 +125,16 @@ public abstract class TrainableVertex extends GraphVertex implements TrainingCon
         }
     }
 
-    /** Records the vertex name given at instantiation (used in DL4J's updater bookkeeping). */
+    /**
+     * Records the vertex name given at instantiation (used in DL4J's updater bookkeeping).
+     *
+     * @param name the vertex's name in the graph
+     */
     protected void named(String name) {
         this.name = name;
     }
 
-    /** The network's data type, set by DL4J before instantiation. */
+    /** {@return the network's data type, set by DL4J before instantiation} */
     @JsonIgnore
     protected DataType dataType() {
         return dataType;
