@@ -44,7 +44,9 @@ import java.util.Objects;
  *
  * <p>A task without {@code L_t(0)} yet, or without a labelled example in the step, is left out of the means and
  * its weight takes no updater step (it still follows the renormalisation). The paper leaves open what keeps the
- * weights positive: here they are clipped at 0 before the renormalisation (all 0 resets them to 1).
+ * weights positive: here they are clipped at 0 before the renormalisation (all 0 resets them to 1). In
+ * data-parallel training a worker that saw no labelled example of a task has no {@code L_t(0)} for it, so
+ * {@link #mergeStates} averages each {@code L_t(0)} over the workers that recorded one.
  *
  * <p>Departures of the reference code:
  * <ul>
