@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Keeps the README's code blocks identical to the examples' code between marker comments. */
+/** Keeps the code blocks of README.md and docs/ identical to the examples' code between marker comments. */
 final class ReadmeSnippets {
 
     private ReadmeSnippets() {
@@ -20,13 +20,21 @@ final class ReadmeSnippets {
      * {@code // <marker>:end} (indentation aside).
      */
     static void assertInReadme(String example, String marker) throws IOException {
+        assertInDoc(example, marker, "README.md");
+    }
+
+    /**
+     * Asserts that {@code doc} (a path from the repository root, e.g. {@code docs/spark.md}) holds the lines of
+     * {@code example}'s source between {@code // <marker>:begin} and {@code // <marker>:end} (indentation aside).
+     */
+    static void assertInDoc(String example, String marker, String doc) throws IOException {
         List<String> source = Files.readAllLines(Path.of("src/main/java/org/mtl4j/examples/" + example + ".java"));
         int begin = indexOf(source, "// " + marker + ":begin");
         int end = indexOf(source, "// " + marker + ":end");
         String code = source.subList(begin + 1, end).stream().map(String::strip).collect(Collectors.joining("\n"));
-        String readme = Files.readString(Path.of("../README.md")).lines().map(String::strip)
+        String text = Files.readString(Path.of("..", doc)).lines().map(String::strip)
                 .collect(Collectors.joining("\n"));
-        assertTrue(readme.contains(code), "README.md must contain the code of " + example + " between the " + marker
+        assertTrue(text.contains(code), doc + " must contain the code of " + example + " between the " + marker
                 + " markers:\n" + code);
     }
 

@@ -44,7 +44,7 @@ class SparkTrainingTest {
     }
 
     @Test
-    void readmeSparkCodeIsTheExamplesCode() throws IOException {
-        ReadmeSnippets.assertInReadme("SparkTraining", "README:spark");
+    void sparkDocCodeIsTheExamplesCode() throws IOException {
+        ReadmeSnippets.assertInDoc("SparkTraining", "README:spark", "docs/spark.md");
     }
 }
