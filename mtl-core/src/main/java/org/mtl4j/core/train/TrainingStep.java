@@ -19,10 +19,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One training step of a multi-task network, following DESIGN.md's data flow: a forward pass of the
- * whole graph, each task's loss and its error at the task's output computed explicitly
- * ({@link MaskedTaskLoss}), the combinator's weights applied to those errors, one backward pass of the
- * graph from the weighted errors, and one updater step. With fixed weights 1 and no masks this is
+ * One training step of a multi-task network, following the data flow in docs/design.md ("The data flow of
+ * one training step"): a forward pass of the whole graph, each task's loss and its error at the task's output
+ * computed explicitly ({@link MaskedTaskLoss}), the combinator's weights applied to those errors, one backward
+ * pass of the graph from the weighted errors, and one updater step. With fixed weights 1 and no masks this is
  * exactly what {@code ComputationGraph.fit} does with one output layer per task.
  *
  * <p>When the combinator reads per-task gradients ({@link LossCombinator#gradients()}), the backward pass is
