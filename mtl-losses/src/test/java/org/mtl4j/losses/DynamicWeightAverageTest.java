@@ -135,21 +135,6 @@ class DynamicWeightAverageTest {
         }
     }
 
-    /**
-     * Steps {@code from} (inclusive) to {@code to} (exclusive) of an epoch loop over {@code data}, closing each
-     * epoch as {@code fit(iterator, epochs)} does.
-     */
-    private static List<TaskWeights> train(MultiTaskNetwork net, List<MultiDataSet> data, int from, int to) {
-        List<TaskWeights> weights = new ArrayList<>();
-        for (int i = from; i < to; i++) {
-            weights.add(net.fit(data.get(i % data.size())).weights());
-            if ((i + 1) % data.size() == 0) {
-                net.graph().incrementEpochCount();
-            }
-        }
-        return weights;
-    }
-
     @Test
     void thePapersDefaultsAndValueSemantics() {
         DynamicWeightAverage dwa = new DynamicWeightAverage(0.75, DynamicWeightAverage.Averaging.PER_EXAMPLE);

@@ -304,16 +304,6 @@ class GradNormTest {
         assertNotEquals(before, net.params());
     }
 
-    /** Steps {@code from} (inclusive) to {@code to} (exclusive) over 3 batches per epoch, closing each epoch. */
-    private static void train(MultiTaskNetwork net, List<MultiDataSet> data, int from, int to) {
-        for (int i = from; i < to; i++) {
-            net.fit(data.get(i % 3));
-            if ((i + 1) % 3 == 0) {
-                net.graph().incrementEpochCount();
-            }
-        }
-    }
-
     @Test
     void thePapersDefaults() {
         assertEquals(new GradNorm(1.5), GradNorm.builder().build());

@@ -22,7 +22,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.inverse.InvertMatrix;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -285,12 +284,6 @@ class ImtlTest {
         double scale = Arrays.stream(encoder).map(Math::abs).max().orElseThrow();
         assertTrue(scale > 1e-3);
         assertArrayEquals(encoder, select(net, gradient, k -> k.startsWith("trunk_")), 1e-12 * scale);
-    }
-
-    private static MultiTaskNetwork small(Imtl imtl) {
-        return MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(3, Activation.TANH, 6))
-                .tasks(Task.regression("r"), Task.classification("c", 2))
-                .losses(imtl).updater(new Adam(0.01)).dataType(DataType.DOUBLE).seed(8).build();
     }
 
     @Test

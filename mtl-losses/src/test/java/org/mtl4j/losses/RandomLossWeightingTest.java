@@ -2,13 +2,7 @@ package org.mtl4j.losses;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.api.Test;
-import org.mtl4j.core.MultiTaskNetwork;
-import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
-import org.mtl4j.core.testing.TestModels;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
@@ -92,9 +86,4 @@ class RandomLossWeightingTest {
                         .getMessage());
     }
 
-    private static MultiTaskNetwork network(RandomLossWeighting rlw) {
-        return MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(3, Activation.TANH, 6))
-                .tasks(Task.regression("r"), Task.classification("c", 2))
-                .losses(rlw).updater(new Adam(0.05)).dataType(DataType.DOUBLE).seed(3).build();
-    }
 }
