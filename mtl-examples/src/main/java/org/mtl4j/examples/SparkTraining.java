@@ -128,7 +128,7 @@ public final class SparkTraining {
     private static SparkRun onSpark(MultiTaskNetwork network, List<MultiDataSet> trainBatches,
                                     List<MultiDataSet> validBatches, List<MultiDataSet> testBatches, int epochs,
                                     int workers, long seed) {
-        // README:spark:begin
+        // docs/spark.md:begin
         SparkConf conf = new SparkConf().setAppName("mtl4j-spark-training")
                 .setIfMissing("spark.master", "local[" + workers + "]");   // spark-submit --master wins
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
@@ -142,7 +142,7 @@ public final class SparkTraining {
                     .build();
             SparkTrainingResult result = trainer.fit(network, train);   // trains the driver's network in place
             TaskEvaluations eval = trainer.evaluate(network, sc.parallelize(testBatches));
-            // README:spark:end
+            // docs/spark.md:end
             return new SparkRun(result, eval);
         }
     }

@@ -45,6 +45,6 @@ class SparkTrainingTest {
 
     @Test
     void sparkDocCodeIsTheExamplesCode() throws IOException {
-        ReadmeSnippets.assertInDoc("SparkTraining", "README:spark", "docs/spark.md");
+        ReadmeSnippets.assertInDoc("SparkTraining", "docs/spark.md", "docs/spark.md");
     }
 }
