@@ -15,20 +15,21 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mtl4j.losses.PcGradTest.assertSplitGradient;
-import static org.mtl4j.losses.PcGradTest.batch;
 import static org.mtl4j.core.testing.GradientVectors.combination;
 import static org.mtl4j.core.testing.GradientVectors.dot;
-import static org.mtl4j.losses.PcGradTest.encoderGradients;
 import static org.mtl4j.core.testing.GradientVectors.losses;
-import static org.mtl4j.losses.PcGradTest.network;
 import static org.mtl4j.core.testing.GradientVectors.randomGradients;
+import static org.mtl4j.core.testing.SplitGradients.assertSplitGradient;
+import static org.mtl4j.core.testing.SplitGradients.batch;
+import static org.mtl4j.core.testing.SplitGradients.encoderGradients;
+import static org.mtl4j.core.testing.SplitGradients.network;
 
 /**
  * CAGrad (Liu et al. 2021): the average gradient at c = 0, an independent one-dimensional solve of the dual for
  * two tasks, the primal property (best worst-task improvement in the ball) for three, the rescaling options,
  * equal and zero gradients, the network's split backward, persistence of every option and configuration
- * errors. Vector and network fixtures come from {@link PcGradTest}.
+ * errors. Vector fixtures come from {@link org.mtl4j.core.testing.GradientVectors}, network ones from
+ * {@link org.mtl4j.core.testing.SplitGradients}.
  */
 class CaGradTest {
 

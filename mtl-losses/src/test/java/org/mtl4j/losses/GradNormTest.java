@@ -1,7 +1,6 @@
 package org.mtl4j.losses;
 
 import org.junit.jupiter.api.Test;
-import org.mtl4j.core.FixedWeights;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
@@ -10,8 +9,6 @@ import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.ParamLayout;
 import org.mtl4j.core.testing.RandomData;
-import org.mtl4j.core.testing.TestModels;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
@@ -26,6 +23,8 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.mtl4j.core.testing.SplitGradients.alone;
+import static org.mtl4j.core.testing.SplitGradients.network;
 
 /**
  * GradNorm (Chen et al. 2018, Algorithm 1): the weight gradient against hand values and finite differences of
@@ -263,19 +262,13 @@ class GradNormTest {
         }
     }
 
-    private static MultiTaskNetwork dense(LossCombinator losses, IUpdater updater) {
-        return MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
-                .tasks(Task.classification("c", 3), Task.regression("r", 2))
-                .losses(losses).updater(updater).dataType(DataType.DOUBLE).seed(17).build();
-    }
-
     @Test
     void networkTrainsAndGradNormSeesTheLastSharedLayersGradientNorms() {
         RandomData d = new RandomData(4, DataType.DOUBLE);
         List<MultiDataSet> data = IntStream.range(0, 4).mapToObj(i -> RandomData.dataSet(d.gaussian(6, 4),
                 new INDArray[]{d.oneHot(6, 3), d.gaussian(6, 2)}, null)).toList();
         Spy spy = new Spy();
-        MultiTaskNetwork net = dense(spy, new Sgd(0.05));
+        MultiTaskNetwork net = network(spy, new Sgd(0.05), 2);
         assertEquals(SharedGradients.LAST_SHARED_LAYER, spy.inner.gradients());
         assertEquals(List.of("trunk_1_0_W", "trunk_1_0_b"), net.graph().paramTable().keySet().stream()
                 .filter(k -> k.startsWith("trunk_1_0_")).sorted().toList(), "the last shared layer's parameters");
@@ -283,8 +276,7 @@ class GradNormTest {
         net.fit(data.get(0));
         double[] n = new double[2];
         for (int t = 0; t < 2; t++) {
-            INDArray alone = dense(FixedWeights.of(t == 0 ? 1 : 0, t == 1 ? 1 : 0), new Sgd(0.05)).gradient(data.get(0))
-                    .gradient();
+            INDArray alone = alone(t, data.get(0));
             double sq = Stream.of("trunk_1_0_W", "trunk_1_0_b")
                     .mapToDouble(k -> ParamLayout.slice(net.graph(), alone, k).dup().norm2Number().doubleValue())
                     .map(v -> v * v).sum();

@@ -1,18 +1,13 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.mtl4j.core.FixedWeights;
-import org.mtl4j.core.Head;
-import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
-import org.mtl4j.core.graph.ParamLayout;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.RecordingCombinator;
 import org.mtl4j.core.testing.TestModels;
@@ -27,13 +22,14 @@ import org.nd4j.linalg.learning.config.Sgd;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.mtl4j.core.testing.SplitGradients.alone;
+import static org.mtl4j.core.testing.SplitGradients.network;
+import static org.mtl4j.core.testing.SplitGradients.select;
 
 /**
  * IMTL (Liu et al. 2021) in its three modes. Expected alphas come from hand values or from an independent
@@ -241,38 +237,20 @@ class ImtlTest {
         assertEqualProjections(g, w.weights(), 1e-10);
     }
 
-    private static MultiTaskNetwork dense(LossCombinator losses) {
-        return MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
-                .task(Task.classification("c", 3).withHead(Head.of(new DenseLayer.Builder().nOut(4)
-                        .activation(Activation.TANH).build())))
-                .task(Task.regression("r", 2)).task(Task.regression("s"))
-                .losses(losses).updater(new NoOp()).dataType(DataType.DOUBLE).seed(21).build();
-    }
-
-    /** The entries of {@code flat} of the parameters whose key passes {@code keep}, in flat order. */
-    private static double[] select(MultiTaskNetwork net, INDArray flat, Predicate<String> keep) {
-        List<String> keys = new ArrayList<>(net.graph().paramTable().keySet().stream().filter(keep).toList());
-        keys.sort(Comparator.comparingLong(k -> ParamLayout.offset(net.graph(), k)));
-        return Nd4j.hstack(keys.stream().map(k -> ParamLayout.slice(net.graph(), flat, k).dup('f').reshape('f', 1, -1))
-                .toArray(INDArray[]::new)).toDoubleVector();
-    }
-
     @Test
     void networkTrainsTheEncoderOnAlphaOfTheRepresentationGradientsAndHeadsOnTheirOwn() {
         RandomData d = new RandomData(12, DataType.DOUBLE);
         MultiDataSet batch = RandomData.dataSet(d.gaussian(6, 4), new INDArray[]{d.oneHot(6, 3), d.gaussian(6, 2),
                 d.gaussian(6, 1)}, new INDArray[]{null, d.mask(1, 1, 0, 1, 0, 1), null});
         RecordingCombinator recording = new RecordingCombinator(SharedGradients.REPRESENTATION, 1, 1, 1);
-        dense(recording).gradient(batch);
+        network(recording, new NoOp(), 3).gradient(batch);
         double[] alpha = independentAlphas(IntStream.range(0, 3)
                 .mapToObj(t -> recording.lastGradient(t).dup('c').reshape(-1).toDoubleVector()).toArray(double[][]::new));
-        MultiTaskNetwork net = dense(new Imtl(Imtl.Mode.GRADIENT));
+        MultiTaskNetwork net = network(new Imtl(Imtl.Mode.GRADIENT), new NoOp(), 3);
         INDArray gradient = net.gradient(batch).gradient();
         double[] encoder = new double[select(net, gradient, k -> k.startsWith("trunk_")).length];
         for (int t = 0; t < 3; t++) {
-            int task = t;
-            INDArray alone = dense(FixedWeights.of(IntStream.range(0, 3).mapToDouble(i -> i == task ? 1 : 0).toArray()))
-                    .gradient(batch).gradient();
+            INDArray alone = alone(t, batch);
             double[] part = select(net, alone, k -> k.startsWith("trunk_"));
             for (int k = 0; k < part.length; k++) {
                 encoder[k] += alpha[t] * part[k];

@@ -22,19 +22,20 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mtl4j.losses.PcGradTest.assertSplitGradient;
-import static org.mtl4j.losses.PcGradTest.batch;
 import static org.mtl4j.core.testing.GradientVectors.combination;
 import static org.mtl4j.core.testing.GradientVectors.dot;
-import static org.mtl4j.losses.PcGradTest.encoderGradients;
 import static org.mtl4j.core.testing.GradientVectors.losses;
-import static org.mtl4j.losses.PcGradTest.network;
+import static org.mtl4j.core.testing.SplitGradients.assertSplitGradient;
+import static org.mtl4j.core.testing.SplitGradients.batch;
+import static org.mtl4j.core.testing.SplitGradients.encoderGradients;
+import static org.mtl4j.core.testing.SplitGradients.network;
 
 /**
  * MGDA-UB (Sener and Koltun 2018): the two-gradient closed form, Frank-Wolfe against an exact min-norm point
  * found by enumerating faces, the gradient normalisations, the network's split backward on representation and
- * shared-parameter gradients, persistence of every option, and configuration errors. Vector and network
- * fixtures come from {@link PcGradTest}.
+ * shared-parameter gradients, persistence of every option, and configuration errors. Vector fixtures come
+ * from {@link org.mtl4j.core.testing.GradientVectors}, network ones from
+ * {@link org.mtl4j.core.testing.SplitGradients}.
  */
 class MgdaTest {
 

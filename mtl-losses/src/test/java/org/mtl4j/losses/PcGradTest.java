@@ -1,112 +1,42 @@
 package org.mtl4j.losses;
 
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.junit.jupiter.api.Test;
-import org.mtl4j.core.FixedWeights;
-import org.mtl4j.core.Head;
-import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskWeights;
-import org.mtl4j.core.graph.ParamLayout;
-import org.mtl4j.core.testing.RandomData;
+import org.mtl4j.core.testing.SplitGradients;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
-import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mtl4j.core.testing.GradientVectors.combination;
 import static org.mtl4j.core.testing.GradientVectors.dot;
 import static org.mtl4j.core.testing.GradientVectors.gram;
 import static org.mtl4j.core.testing.GradientVectors.losses;
 import static org.mtl4j.core.testing.GradientVectors.randomGradients;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mtl4j.core.testing.SplitGradients.assertSplitGradient;
+import static org.mtl4j.core.testing.SplitGradients.batch;
+import static org.mtl4j.core.testing.SplitGradients.encoderGradients;
+import static org.mtl4j.core.testing.SplitGradients.network;
+import static org.mtl4j.core.testing.SplitGradients.select;
 
 /**
  * PCGrad (Yu et al. 2020, Algorithm 1): hand-computed projections of two gradients, an independent vector
  * implementation for several, orders fixed by the seed and iteration, the network's split backward and
- * configuration errors. Its network fixtures (a small double-precision network, each task's own gradient from
- * one-hot fixed weights) serve {@link MgdaTest} and {@link CaGradTest} too.
+ * configuration errors. Each task's own gradient on the network comes from {@link SplitGradients}.
  */
 class PcGradTest {
-
-    /** A hard-sharing network (double precision): task c (classification, dense head), r (2 outputs), s (3 tasks). */
-    static MultiTaskNetwork network(LossCombinator losses, IUpdater updater, int tasks) {
-        MultiTaskNetwork.Builder b = MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
-                .task(Task.classification("c", 3).withHead(Head.of(new DenseLayer.Builder().nOut(4)
-                        .activation(Activation.TANH).build())))
-                .task(Task.regression("r", 2));
-        if (tasks == 3) {
-            b.task(Task.regression("s"));
-        }
-        return b.losses(losses).updater(updater).dataType(DataType.DOUBLE).seed(13).build();
-    }
-
-    /** A random minibatch for {@link #network}. */
-    static MultiDataSet batch(long seed, int mb, int tasks) {
-        RandomData d = new RandomData(seed, DataType.DOUBLE);
-        INDArray[] labels = {d.oneHot(mb, 3), d.gaussian(mb, 2), d.gaussian(mb, 1)};
-        return RandomData.dataSet(d.gaussian(mb, 4), Arrays.copyOf(labels, tasks), null);
-    }
-
-    /** The entries of a flat gradient that belong to parameters whose key passes {@code keep}, in flat order. */
-    static double[] select(MultiTaskNetwork net, INDArray flat, Predicate<String> keep) {
-        List<String> keys = new ArrayList<>(net.graph().paramTable().keySet().stream().filter(keep).toList());
-        keys.sort(Comparator.comparingLong(k -> ParamLayout.offset(net.graph(), k)));
-        List<INDArray> parts = new ArrayList<>();
-        for (String k : keys) {
-            parts.add(ParamLayout.slice(net.graph(), flat, k).dup('f').reshape('f', 1, -1));
-        }
-        return Nd4j.hstack(parts.toArray(new INDArray[0])).toDoubleVector();
-    }
-
-    /** The gradient of task t's mean loss alone: a whole-graph pass with one-hot fixed weights. */
-    static INDArray alone(int t, MultiDataSet batch) {
-        double[] w = new double[batch.getLabels().length];
-        w[t] = 1;
-        return network(FixedWeights.of(w), new Sgd(0.1), w.length).gradient(batch).gradient();
-    }
-
-    /** Each task's own gradient on every encoder parameter of an untrained {@link #network}, from {@link #alone}. */
-    static double[][] encoderGradients(MultiTaskNetwork net, MultiDataSet batch) {
-        double[][] g = new double[batch.getLabels().length][];
-        for (int t = 0; t < g.length; t++) {
-            g[t] = select(net, alone(t, batch), k -> k.startsWith("trunk_"));
-        }
-        return g;
-    }
-
-    /**
-     * Asserts that the gradient of an untrained {@link #network} has {@code sum_t a_t g_t} on the encoder and
-     * {@code h_t} times task t's own gradient on head t.
-     */
-    static void assertSplitGradient(MultiTaskNetwork net, INDArray gradient, MultiDataSet batch, double[] a,
-                                    double[] h) {
-        for (int t = 0; t < a.length; t++) {
-            String head = "head_" + net.taskNames().get(t) + "_";
-            assertArrayEquals(select(net, alone(t, batch).mul(h[t]), k -> k.startsWith(head)),
-                    select(net, gradient, k -> k.startsWith(head)), 1e-13, head);
-        }
-        assertArrayEquals(combination(a, encoderGradients(net, batch)),
-                select(net, gradient, k -> k.startsWith("trunk_")), 1e-13, "encoder");
-    }
 
     /** Each task's projected gradient and the order in which it visited the others. */
     private record Projection(double[][] projected, int[][] orders) {

@@ -1,7 +1,6 @@
 package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.junit.jupiter.api.Test;
 import org.mtl4j.core.FixedWeights;
@@ -13,6 +12,7 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.testing.NumericGradient;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.RecordingCombinator;
+import org.mtl4j.core.testing.SplitGradients;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,16 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SplitBackwardTest {
 
     private static MultiTaskNetwork dense(LossCombinator losses) {
-        return MultiTaskNetwork.builder()
-                .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
-                .task(Task.classification("c", 3).withHead(Head.of(new DenseLayer.Builder().nOut(4)
-                        .activation(Activation.TANH).build())))
-                .task(Task.regression("r", 2))
-                .losses(losses)
-                .updater(new NoOp())
-                .dataType(DataType.DOUBLE)
-                .seed(13)
-                .build();
+        return SplitGradients.network(losses, new NoOp(), 2);
     }
 
     private static MultiDataSet denseBatch() {

@@ -20,9 +20,9 @@ import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
-import org.mtl4j.core.graph.ParamLayout;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.RecordingCombinator;
+import org.mtl4j.core.testing.SplitGradients;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,7 +33,6 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -43,6 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mtl4j.core.testing.SplitGradients.alone;
 
 /**
  * The per-task gradients a combinator asks for ({@link SharedGradients}): each kind hands over each task's
@@ -55,16 +55,7 @@ class TaskGradientsTest {
     private static final String[] TASKS = {"c", "r"};
 
     private static MultiTaskNetwork dense(LossCombinator losses) {
-        return MultiTaskNetwork.builder()
-                .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
-                .task(Task.classification("c", 3).withHead(Head.of(new DenseLayer.Builder().nOut(4)
-                        .activation(Activation.TANH).build())))
-                .task(Task.regression("r", 2))
-                .losses(losses)
-                .updater(new NoOp())
-                .dataType(DataType.DOUBLE)
-                .seed(13)
-                .build();
+        return SplitGradients.network(losses, new NoOp(), 2);
     }
 
     private static MultiDataSet batch(long seed, int mb) {
@@ -77,22 +68,9 @@ class TaskGradientsTest {
                 new INDArray[]{null, d.mask(mask)});
     }
 
-    /** The gradient of task t's mean loss alone, from the whole-graph pass. */
-    private static INDArray alone(int t, MultiDataSet batch) {
-        double[] w = new double[TASKS.length];
-        w[t] = 1;
-        return dense(FixedWeights.of(w)).gradient(batch).gradient();
-    }
-
     /** The entries of {@code flat} that belong to parameters whose key passes {@code keep}, in flat order. */
     private static INDArray select(MultiTaskNetwork net, INDArray flat, Predicate<String> keep) {
-        List<String> keys = new ArrayList<>(net.graph().paramTable().keySet().stream().filter(keep).toList());
-        keys.sort(Comparator.comparingLong(k -> ParamLayout.offset(net.graph(), k)));
-        List<INDArray> parts = new ArrayList<>();
-        for (String k : keys) {
-            parts.add(ParamLayout.slice(net.graph(), flat, k).dup('f').reshape('f', 1, -1));
-        }
-        return Nd4j.hstack(parts.toArray(new INDArray[0]));
+        return Nd4j.create(SplitGradients.select(net, flat, keep));
     }
 
     private static double maxDiff(INDArray a, INDArray b) {
