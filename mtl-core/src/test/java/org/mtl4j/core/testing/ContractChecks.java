@@ -1,22 +1,30 @@
 package org.mtl4j.core.testing;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.junit.jupiter.params.provider.Arguments;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskWeights;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -41,6 +49,41 @@ public final class ContractChecks {
         } catch (IOException e) {
             fail(config + " does not round-trip through DL4J's JSON mapper: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Asserts {@link #assertResumesBitForBit} for every configuration of {@code c}, installed by {@code install}
+     * in the dense fixture with Adam: four 3-step epochs, saved mid-epoch 1, at the boundary to epoch 2 and
+     * mid-epoch 2 (when a history of two epochs is kept).
+     */
+    public static <T> void assertEveryConfigurationResumes(ContractCase<T> c,
+                                                           BiFunction<MultiTaskNetwork.Builder, T, MultiTaskNetwork.Builder> install,
+                                                           Path dir) throws IOException {
+        List<MultiDataSet> epoch = TrunkFixtures.batches(TrunkFixtures.Trunk.DENSE, DataType.FLOAT, 5, 3, 8);
+        for (int k = 0; k < c.size(); k++) {
+            int config = k;
+            Path folder = Files.createDirectories(dir.resolve("config" + k));
+            for (int savedAfter : new int[]{4, 6, 7}) {
+                assertResumesBitForBit(() -> install.apply(TrunkFixtures.dense(DataType.FLOAT, 3), c.configuration(config))
+                        .updater(new Adam(0.01)).build(), epoch, 4, savedAfter, folder);
+            }
+        }
+    }
+
+    /** Asserts that the dense fixture, built with each of {@code c}'s refusals, fails with its message. */
+    public static <T> void assertRefusals(ContractCase<T> c,
+                                          BiFunction<MultiTaskNetwork.Builder, T, MultiTaskNetwork.Builder> install) {
+        for (ContractCase.Refusal<T> r : c.refusals()) {
+            String message = assertThrows(IllegalArgumentException.class, () -> install.apply(
+                    TrunkFixtures.dense(DataType.FLOAT, 3), r.configuration().get()).build(), c + ": " + r.message())
+                    .getMessage();
+            assertTrue(message.contains(r.message()), "expected \"" + r.message() + "\" in: " + message);
+        }
+    }
+
+    /** Every case paired with every trunk kind, as arguments of a parameterized test. */
+    public static <T> Stream<Arguments> onEveryTrunk(Stream<ContractCase<T>> cases) {
+        return cases.flatMap(c -> Arrays.stream(TrunkFixtures.Trunk.values()).map(t -> Arguments.of(c, t)));
     }
 
     /**

@@ -20,7 +20,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -50,7 +49,7 @@ public interface LossCombinatorContract {
 
     /** Every case on every trunk kind. */
     default Stream<Arguments> combinatorsOnTrunks() {
-        return combinators().flatMap(c -> Arrays.stream(Trunk.values()).map(t -> Arguments.of(c, t)));
+        return ContractChecks.onEveryTrunk(combinators());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -62,17 +61,7 @@ public interface LossCombinatorContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("combinators")
     default void aSavedModelResumesBitForBit(ContractCase<LossCombinator> c, @TempDir Path dir) throws Exception {
-        List<MultiDataSet> epoch = TrunkFixtures.batches(Trunk.DENSE, DataType.FLOAT, 5, 3, 8);
-        for (int k = 0; k < c.size(); k++) {
-            int config = k;
-            // four 3-step epochs saved mid-epoch 1, at the boundary to epoch 2 and mid-epoch 2 (when a history of
-            // two epochs is kept)
-            for (int savedAfter : new int[]{4, 6, 7}) {
-                ContractChecks.assertResumesBitForBit(() -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                        .losses(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 4,
-                        savedAfter, Files.createDirectories(dir.resolve("config" + k)));
-            }
-        }
+        ContractChecks.assertEveryConfigurationResumes(c, MultiTaskNetwork.Builder::losses, dir);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -116,11 +105,7 @@ public interface LossCombinatorContract {
                         + state.length + ": " + message);
             }
         }
-        for (ContractCase.Refusal<LossCombinator> r : c.refusals()) {
-            String message = assertThrows(IllegalArgumentException.class, () -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                    .losses(r.configuration().get()).build(), c + ": " + r.message()).getMessage();
-            assertTrue(message.contains(r.message()), "expected \"" + r.message() + "\" in: " + message);
-        }
+        ContractChecks.assertRefusals(c, MultiTaskNetwork.Builder::losses);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.mtl4j.core.FixedWeights;
+import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.testing.TrunkFixtures.Trunk;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -13,15 +14,11 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The contract every {@link SharingStrategy} keeps, as tests a module runs by implementing this interface and
@@ -40,7 +37,7 @@ public interface SharingStrategyContract {
 
     /** Every case on every trunk kind. */
     default Stream<Arguments> strategiesOnTrunks() {
-        return strategies().flatMap(c -> Arrays.stream(Trunk.values()).map(t -> Arguments.of(c, t)));
+        return ContractChecks.onEveryTrunk(strategies());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -52,17 +49,7 @@ public interface SharingStrategyContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("strategies")
     default void aSavedModelResumesBitForBit(ContractCase<SharingStrategy> c, @TempDir Path dir) throws Exception {
-        List<MultiDataSet> epoch = TrunkFixtures.batches(Trunk.DENSE, DataType.FLOAT, 5, 3, 8);
-        for (int k = 0; k < c.size(); k++) {
-            int config = k;
-            // four 3-step epochs saved mid-epoch 1, at the boundary to epoch 2 and mid-epoch 2 (when a history of
-            // two epochs is kept)
-            for (int savedAfter : new int[]{4, 6, 7}) {
-                ContractChecks.assertResumesBitForBit(() -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                        .sharing(c.configuration(config)).updater(new Adam(0.01)).build(), epoch, 4,
-                        savedAfter, Files.createDirectories(dir.resolve("config" + k)));
-            }
-        }
+        ContractChecks.assertEveryConfigurationResumes(c, MultiTaskNetwork.Builder::sharing, dir);
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -78,11 +65,7 @@ public interface SharingStrategyContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("strategies")
     default void theCaseRefusalsAreRefused(ContractCase<SharingStrategy> c) {
-        for (ContractCase.Refusal<SharingStrategy> r : c.refusals()) {
-            String message = assertThrows(IllegalArgumentException.class, () -> TrunkFixtures.dense(DataType.FLOAT, 3)
-                    .sharing(r.configuration().get()).build(), c + ": " + r.message()).getMessage();
-            assertTrue(message.contains(r.message()), "expected \"" + r.message() + "\" in: " + message);
-        }
+        ContractChecks.assertRefusals(c, MultiTaskNetwork.Builder::sharing);
     }
 
     @ParameterizedTest(name = "{0}")
