@@ -36,16 +36,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Enumeration;
-import java.util.HashSet;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -79,7 +72,7 @@ public final class ModelFile {
     private static final String GRAPH = "graph.json";
     private static final String PARAMS = "params.bin";
     private static final String UPDATER = "updater.bin";
-    private static final String DIGESTS = "digests.sha256";
+    private static final String DIGESTS = EntryDigests.NAME;
     private static final List<String> MODEL_ENTRIES = List.of(META, GRAPH, PARAMS, UPDATER, DIGESTS);
 
     private ModelFile() {
@@ -152,7 +145,7 @@ public final class ModelFile {
         Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
         try {
             try (ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
-                StringBuilder digests = new StringBuilder();
+                EntryDigests digests = new EntryDigests();
                 writeEntry(zip, META, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta), digests);
                 writeEntry(zip, GRAPH, graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8), digests);
                 writeArray(zip, PARAMS, graph.params(), digests);
@@ -163,11 +156,8 @@ public final class ModelFile {
                 for (Map.Entry<String, byte[]> extra : extras.entrySet()) {
                     writeEntry(zip, extra.getKey(), extra.getValue(), digests);
                 }
-                byte[] listed = digests.toString().getBytes(StandardCharsets.UTF_8);
-                String own = hex(sha256().digest(listed)) + "  " + DIGESTS + "\n";
                 zip.putNextEntry(new ZipEntry(DIGESTS));
-                zip.write(listed);
-                zip.write(own.getBytes(StandardCharsets.UTF_8));
+                zip.write(digests.manifest());
                 zip.closeEntry();
             }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -190,7 +180,7 @@ public final class ModelFile {
             throw new IOException("no model file at " + file);
         }
         try (ZipFile zip = openZip(file)) {
-            verifyDigests(zip, file);
+            EntryDigests.verify(zip, file);
             return readEntry(zip, name, file);
         }
     }
@@ -208,7 +198,7 @@ public final class ModelFile {
             throw new IOException("no model file at " + file);
         }
         try (ZipFile zip = openZip(file)) {
-            boolean verified = verifyDigests(zip, file);
+            boolean verified = EntryDigests.verify(zip, file);
             ZipEntry metaEntry = zip.getEntry(META);
             if (metaEntry == null) {
                 throw new IOException(file + " is a zip archive but not an mtl4j model: it has no " + META
@@ -287,88 +277,6 @@ public final class ModelFile {
         }
     }
 
-    /**
-     * Checks every entry against {@link #DIGESTS}, whose own last line covers the lines above it; returns false,
-     * checking nothing, when the file has no such entry (format version 1).
-     */
-    private static boolean verifyDigests(ZipFile zip, File file) throws IOException {
-        if (zip.getEntry(DIGESTS) == null) {
-            return false;
-        }
-        Map<String, String> listed = readDigests(zip, file);
-        Set<String> seen = new HashSet<>();
-        Enumeration<? extends ZipEntry> entries = zip.entries();
-        while (entries.hasMoreElements()) {
-            ZipEntry entry = entries.nextElement();
-            String name = entry.getName();
-            if (name.equals(DIGESTS)) {
-                continue;
-            }
-            String expected = listed.get(name);
-            if (expected == null || !seen.add(name)) {
-                throw new IOException(file + ": entry \"" + name + "\" is not listed in " + DIGESTS
-                        + " (or appears twice); the file is damaged or was changed after saving");
-            }
-            MessageDigest digest = sha256();
-            try (InputStream in = zip.getInputStream(entry)) {
-                byte[] buf = new byte[8192];
-                for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-                    digest.update(buf, 0, n);
-                }
-            } catch (IOException | RuntimeException e) {
-                throw new IOException(file + ": entry " + name + " is damaged: its zip data cannot be read ("
-                        + e.getMessage() + ")", e);
-            }
-            if (!expected.equals(hex(digest.digest()))) {
-                throw new IOException(file + ": entry " + name + " does not match its SHA-256 digest in " + DIGESTS
-                        + "; the file is damaged");
-            }
-        }
-        for (String name : listed.keySet()) {
-            if (!seen.contains(name)) {
-                throw new IOException(file + ": entry " + name + ", listed in " + DIGESTS + ", is missing; the file"
-                        + " is damaged");
-            }
-        }
-        return true;
-    }
-
-    private static Map<String, String> readDigests(ZipFile zip, File file) throws IOException {
-        byte[] bytes;
-        try {
-            bytes = readEntry(zip, DIGESTS, file);
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(file + ": entry " + DIGESTS + " is damaged: its zip data cannot be read ("
-                    + e.getMessage() + ")", e);
-        }
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        String damaged = file + ": entry " + DIGESTS + " is damaged";
-        int last = text.endsWith("\n") ? text.lastIndexOf('\n', text.length() - 2) + 1 : -1;
-        if (last < 0 || !text.substring(last).equals(hex(sha256().digest(text.substring(0, last)
-                .getBytes(StandardCharsets.UTF_8))) + "  " + DIGESTS + "\n")) {
-            throw new IOException(damaged + ": its last line is not the SHA-256 of the lines above it");
-        }
-        Map<String, String> listed = new LinkedHashMap<>();
-        for (String line : text.substring(0, last).split("\n")) {
-            if (line.length() < 67 || !line.startsWith("  ", 64) || listed.put(line.substring(66), line.substring(0, 64)) != null) {
-                throw new IOException(damaged + ": line \"" + line + "\" is not <SHA-256>  <entry name>");
-            }
-        }
-        return listed;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform has SHA-256", e);
-        }
-    }
-
-    private static String hex(byte[] bytes) {
-        return HexFormat.of().formatHex(bytes);
-    }
-
     private static ZipFile openZip(File file) throws IOException {
         try {
             return new ZipFile(file);
@@ -444,23 +352,23 @@ public final class ModelFile {
         return required(n, field, file).asText();
     }
 
-    private static void writeEntry(ZipOutputStream zip, String name, byte[] bytes, StringBuilder digests)
+    private static void writeEntry(ZipOutputStream zip, String name, byte[] bytes, EntryDigests digests)
             throws IOException {
         zip.putNextEntry(new ZipEntry(name));
         zip.write(bytes);
         zip.closeEntry();
-        digests.append(hex(sha256().digest(bytes))).append("  ").append(name).append('\n');
+        digests.add(name, EntryDigests.sha256().digest(bytes));
     }
 
-    private static void writeArray(ZipOutputStream zip, String name, INDArray array, StringBuilder digests)
+    private static void writeArray(ZipOutputStream zip, String name, INDArray array, EntryDigests digests)
             throws IOException {
         zip.putNextEntry(new ZipEntry(name));
-        DigestOutputStream digesting = new DigestOutputStream(new UnclosableStream(zip), sha256());
+        DigestOutputStream digesting = new DigestOutputStream(new UnclosableStream(zip), EntryDigests.sha256());
         DataOutputStream out = new DataOutputStream(digesting);
         Nd4j.write(array, out);
         out.flush();
         zip.closeEntry();
-        digests.append(hex(digesting.getMessageDigest().digest())).append("  ").append(name).append('\n');
+        digests.add(name, digesting.getMessageDigest().digest());
     }
 
     private static byte[] readEntry(ZipFile zip, String name, File file) throws IOException {
