@@ -26,6 +26,7 @@ import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.DigestOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,22 +52,28 @@ import java.util.zip.ZipOutputStream;
  *       and loss combinator
  *       (class, configuration, state);</li>
  *   <li>{@code graph.json}: the DL4J graph configuration, with iteration and epoch counts;</li>
- *   <li>{@code params.bin} and {@code updater.bin}: the flat parameter and updater-state vectors.</li>
+ *   <li>{@code params.bin} and {@code updater.bin}: the flat parameter and updater-state vectors;</li>
+ *   <li>{@code digests.sha256} (from format version 2): one line {@code <SHA-256 in hex>  <entry name>} for every
+ *       other entry, extras included, then a last line with the SHA-256 of the lines above it and its own name.</li>
  * </ul>
- * Saving writes a temporary file beside the target and moves it into place, so a crash never leaves a
- * half-written model under the target name.
+ * Loading a version-2 file first checks every entry against its digest and refuses the file, naming the entry,
+ * when one differs, is missing or is not listed; a zip archive keeps CRC-32s that {@link ZipFile} does not check,
+ * so without the digests a changed byte would load as other parameters. Files of format version 1 have no
+ * digests and load unchecked, as before. Saving writes a temporary file beside the target and moves it into
+ * place, so a crash never leaves a half-written model under the target name.
  */
 public final class ModelFile {
 
     /** The format version this code writes and the newest it reads. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
 
     private static final String FORMAT = "mtl4j-model";
     private static final String META = "mtl4j.json";
     private static final String GRAPH = "graph.json";
     private static final String PARAMS = "params.bin";
     private static final String UPDATER = "updater.bin";
-    private static final List<String> MODEL_ENTRIES = List.of(META, GRAPH, PARAMS, UPDATER);
+    private static final String DIGESTS = EntryDigests.NAME;
+    private static final List<String> MODEL_ENTRIES = List.of(META, GRAPH, PARAMS, UPDATER, DIGESTS);
 
     private ModelFile() {
     }
@@ -89,13 +97,17 @@ public final class ModelFile {
      * @param file    the model file to write
      * @param extras  entry name to content; names must not be those of the model's own entries
      * @throws IOException              when the file cannot be written
-     * @throws IllegalArgumentException when an extra entry's name is one of the model's own entries
+     * @throws IllegalArgumentException when an extra entry's name is one of the model's own entries or holds a line
+     *                                  break
      */
     public static void save(MultiTaskNetwork network, File file, Map<String, byte[]> extras) throws IOException {
         for (String name : extras.keySet()) {
             if (MODEL_ENTRIES.contains(name)) {
                 throw new IllegalArgumentException("extra entry \"" + name + "\" would replace the model's own; the model uses "
                         + MODEL_ENTRIES);
+            }
+            if (name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0) {
+                throw new IllegalArgumentException("extra entry name \"" + name + "\" holds a line break");
             }
         }
         ObjectMapper mapper = NeuralNetConfiguration.mapper();
@@ -133,16 +145,20 @@ public final class ModelFile {
         Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
         try {
             try (ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
-                writeEntry(zip, META, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
-                writeEntry(zip, GRAPH, graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8));
-                writeArray(zip, PARAMS, graph.params());
+                EntryDigests digests = new EntryDigests();
+                writeEntry(zip, META, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta), digests);
+                writeEntry(zip, GRAPH, graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8), digests);
+                writeArray(zip, PARAMS, graph.params(), digests);
                 INDArray updaterState = graph.getUpdater(true).getStateViewArray();
                 if (updaterState != null) {
-                    writeArray(zip, UPDATER, updaterState);
+                    writeArray(zip, UPDATER, updaterState, digests);
                 }
                 for (Map.Entry<String, byte[]> extra : extras.entrySet()) {
-                    writeEntry(zip, extra.getKey(), extra.getValue());
+                    writeEntry(zip, extra.getKey(), extra.getValue(), digests);
                 }
+                zip.putNextEntry(new ZipEntry(DIGESTS));
+                zip.write(digests.manifest());
+                zip.closeEntry();
             }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
@@ -156,13 +172,15 @@ public final class ModelFile {
      * @param file a model file written with extra entries
      * @param name the extra entry's name
      * @return the entry's content
-     * @throws IOException when the file cannot be read or has no such entry
+     * @throws IOException when the file cannot be read, has no such entry, or (format version 2) an entry does not
+     *                     match its digest
      */
     public static byte[] readExtra(File file, String name) throws IOException {
         if (!file.isFile()) {
             throw new IOException("no model file at " + file);
         }
         try (ZipFile zip = openZip(file)) {
+            EntryDigests.verify(zip, file);
             return readEntry(zip, name, file);
         }
     }
@@ -172,14 +190,15 @@ public final class ModelFile {
      *
      * @param file a model file of format version 1 up to this mtl4j's version
      * @return the network, with its updater and combinator state and its counts restored
-     * @throws IOException when the file is missing or unreadable, is not an mtl4j model, or was written by a
-     *                     newer mtl4j
+     * @throws IOException when the file is missing or unreadable, is not an mtl4j model, was written by a newer
+     *                     mtl4j, or (format version 2) lacks its digests or has an entry that does not match its digest
      */
     public static MultiTaskNetwork load(File file) throws IOException {
         if (!file.isFile()) {
             throw new IOException("no model file at " + file);
         }
         try (ZipFile zip = openZip(file)) {
+            boolean verified = EntryDigests.verify(zip, file);
             ZipEntry metaEntry = zip.getEntry(META);
             if (metaEntry == null) {
                 throw new IOException(file + " is a zip archive but not an mtl4j model: it has no " + META
@@ -197,6 +216,10 @@ public final class ModelFile {
             if (version > FORMAT_VERSION || version < 1) {
                 throw new IOException(file + " has model format version " + version + ", but this mtl4j reads versions 1 to "
                         + FORMAT_VERSION + (version > FORMAT_VERSION ? "; it was written by a newer mtl4j" : ""));
+            }
+            if (version >= 2 && !verified) {
+                throw new IOException(file + " has model format version " + version + " but no " + DIGESTS
+                        + " entry; the file is damaged");
             }
             InputType inputType = mapper.treeToValue(required(meta, "inputType", file), InputType.class);
             IUpdater updater = mapper.treeToValue(required(meta, "updater", file), IUpdater.class);
@@ -257,7 +280,7 @@ public final class ModelFile {
     private static ZipFile openZip(File file) throws IOException {
         try {
             return new ZipFile(file);
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException | IllegalArgumentException e) {
             throw new IOException(file + " is not an mtl4j model file: it is not a complete zip archive (truncated, or"
                     + " another format): " + e.getMessage(), e);
         }
@@ -329,18 +352,23 @@ public final class ModelFile {
         return required(n, field, file).asText();
     }
 
-    private static void writeEntry(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
+    private static void writeEntry(ZipOutputStream zip, String name, byte[] bytes, EntryDigests digests)
+            throws IOException {
         zip.putNextEntry(new ZipEntry(name));
         zip.write(bytes);
         zip.closeEntry();
+        digests.add(name, EntryDigests.sha256().digest(bytes));
     }
 
-    private static void writeArray(ZipOutputStream zip, String name, INDArray array) throws IOException {
+    private static void writeArray(ZipOutputStream zip, String name, INDArray array, EntryDigests digests)
+            throws IOException {
         zip.putNextEntry(new ZipEntry(name));
-        DataOutputStream out = new DataOutputStream(new UnclosableStream(zip));
+        DigestOutputStream digesting = new DigestOutputStream(new UnclosableStream(zip), EntryDigests.sha256());
+        DataOutputStream out = new DataOutputStream(digesting);
         Nd4j.write(array, out);
         out.flush();
         zip.closeEntry();
+        digests.add(name, digesting.getMessageDigest().digest());
     }
 
     private static byte[] readEntry(ZipFile zip, String name, File file) throws IOException {

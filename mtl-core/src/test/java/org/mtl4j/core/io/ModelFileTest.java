@@ -168,7 +168,7 @@ class ModelFileTest {
             zip.closeEntry();
         }
         IOException e = assertThrows(IOException.class, () -> MultiTaskNetwork.load(future));
-        assertTrue(e.getMessage().contains("has model format version 99, but this mtl4j reads versions 1 to 1;"
+        assertTrue(e.getMessage().contains("has model format version 99, but this mtl4j reads versions 1 to 2;"
                 + " it was written by a newer mtl4j"), e.getMessage());
     }
 }
