@@ -18,6 +18,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.TestMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -505,6 +507,31 @@ class BadInputTest {
         // the network still trains on good data afterwards
         assertTrue(Double.isFinite(net.fit(good()).totalLoss()));
         assertEquals(3, net.iterationCount());
+    }
+
+    @Test
+    void aBadMinibatchInTheEpochLoopIsNamedByEpochAndMinibatch() {
+        MultiDataSet first = good();
+        MultiDataSet second = good();
+        MultiDataSet bad = withDigits(digitsWithRow2(0, 0, 0), null);
+        String original = rejectsBatch(bad);   // fits one good minibatch first
+        net.fit(new TestMultiDataSetIterator(1, first, second), 2);
+        assertEquals(2, net.epochCount());
+        int iterations = net.iterationCount();
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> net.fit(new TestMultiDataSetIterator(1, first, second, bad), 1));
+        assertEquals("epoch 2, minibatch 2 (both counted from 0): " + original, e.getMessage());
+        assertSame(IllegalArgumentException.class, e.getCause().getClass());
+        assertEquals(original, e.getCause().getMessage());
+        assertEquals(iterations + 2, net.iterationCount(), "the minibatches before the bad one stay applied");
+        assertEquals(2, net.epochCount());
+
+        // through a Trainer, and a single fit keeps its message as is
+        e = assertThrows(IllegalArgumentException.class, () -> Trainer.builder().epochs(1).build()
+                .fit(net, new TestMultiDataSetIterator(1, bad, first)));
+        assertEquals("epoch 2, minibatch 0 (both counted from 0): " + original, e.getMessage());
+        assertEquals(original, assertThrows(IllegalArgumentException.class, () -> net.fit(bad)).getMessage());
     }
 
     @Test
