@@ -162,7 +162,10 @@ public final class MultiTaskNetwork {
      * @param iterator the training minibatches
      * @param epochs   the number of passes over {@code iterator}, at least 1
      * @return the per-epoch training losses, weights and learned values
-     * @throws IllegalArgumentException if {@code epochs < 1}
+     * @throws IllegalArgumentException if {@code epochs < 1}, or when a minibatch is refused: the message then
+     *                                  starts with the epoch and the minibatch's index in it, both counted from 0
+     *                                  ({@code "epoch 2, minibatch 5 (both counted from 0): task ..."}), and the
+     *                                  step's exception is its cause; the minibatches before it stay applied
      */
     public TrainingHistory fit(MultiDataSetIterator iterator, int epochs) {
         Objects.requireNonNull(iterator, "iterator");

@@ -21,6 +21,13 @@ import java.util.regex.Pattern;
  * and gradient of zero. For per-time-step tasks an example is labelled when any of its steps is, and
  * its loss is the sum over its labelled steps (as DL4J's {@code RnnOutputLayer} sums over time).
  *
+ * <p>Labels are checked by the loss on every labelled example or step (a 0 in the labels mask excuses any
+ * value): a softmax task ({@code LossMCXENT}, as {@link #classification}) takes a distribution over its
+ * classes, values in [0, 1] summing to 1 within {@value org.mtl4j.core.train.BatchValidator#SUM_TOLERANCE}
+ * (one-hot or label-smoothed; an all-zero row is refused, write "no label" in the mask); a binary
+ * cross-entropy task ({@code LossBinaryXENT}, as {@link #multiLabel}) takes values in [0, 1]; other losses
+ * are not range-checked. See {@link org.mtl4j.core.train.BatchValidator}.
+ *
  * <p>Tasks are immutable; the {@code with...} methods return modified copies.
  */
 public final class Task {

@@ -1,6 +1,7 @@
 package org.mtl4j.core;
 
 import org.mtl4j.core.io.ModelFile;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.JsonNode;
@@ -82,8 +83,10 @@ public final class Trainer {
      * @param network the network to train, from its current epoch count on
      * @param train   the training minibatches (it must support reset for more than one epoch)
      * @return the trained network, the run's history and, under early stopping, the best network and its epoch
-     * @throws IllegalArgumentException when a multi-epoch run gets an iterator that cannot reset, or early
-     *                                  stopping watches a task or metric the network lacks
+     * @throws IllegalArgumentException when a multi-epoch run gets an iterator that cannot reset, early
+     *                                  stopping watches a task or metric the network lacks, or a minibatch is
+     *                                  refused: the message starts with {@code "epoch 2, minibatch 5 (both counted
+     *                                  from 0): "} before the step's own (its cause); earlier minibatches stay applied
      * @throws IllegalStateException    when the checkpoint folder already holds checkpoints (resume them with
      *                                  {@link #resume} or {@link #fitOrResume}, or choose another folder)
      * @throws UncheckedIOException     when a checkpoint or the best network cannot be written
@@ -189,8 +192,9 @@ public final class Trainer {
             train.reset();
         }
         EpochTotals totals = new EpochTotals(network.tasks().size());
+        int minibatch = 0;
         while (train.hasNext()) {
-            StepResult step = network.fit(train.next());
+            StepResult step = fit(network, train.next(), epoch, minibatch++);
             for (TrainingListener l : listeners) {
                 l.onStep(network, step);
             }
@@ -202,6 +206,19 @@ public final class Trainer {
         network.graph().incrementEpochCount();
         TaskEvaluations validated = validation == null ? null : network.evaluate(validation);
         return totals.record(network, (System.nanoTime() - start) / 1e9, validated);
+    }
+
+    /**
+     * One step of the epoch loop; a refused minibatch is reported with where it sits in the epoch (the
+     * minibatches before it stay applied), as an {@code IllegalArgumentException} with the original as cause.
+     */
+    private static StepResult fit(MultiTaskNetwork network, MultiDataSet data, int epoch, int minibatch) {
+        try {
+            return network.fit(data);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("epoch " + epoch + ", minibatch " + minibatch + " (both counted from 0): "
+                    + e.getMessage(), e);
+        }
     }
 
     private void watch(Run run, EpochRecord record) {

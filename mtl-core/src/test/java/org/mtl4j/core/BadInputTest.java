@@ -11,12 +11,14 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.mtl4j.core.graph.NetworkGraph;
+import org.mtl4j.core.testing.Exact;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.TestMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
@@ -28,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -225,6 +228,130 @@ class BadInputTest {
                 rejectsBatch(RandomData.dataSet(features(), new INDArray[]{digits(), ages()}, new INDArray[]{null, mask})));
     }
 
+    // ---------------------------------------------------------------- classification labels
+
+    private static final String SOFTMAX_RULE = "a softmax task's labels must be a distribution over its classes on"
+            + " every labelled example: values in [0, 1] summing to 1 (within 0.001), e.g. one-hot; write \"no label\""
+            + " as a 0 in the labels mask";
+
+    /** As {@link #rejectsBatch}, and the parameters and updater state are the same bits afterwards. */
+    private String refusedBitForBit(MultiDataSet bad) {
+        if (net.iterationCount() == 0) {
+            net.fit(good());
+        }
+        INDArray params = net.params().dup();
+        INDArray state = net.graph().getUpdater().getStateViewArray().dup();
+        String message = rejectsBatch(bad);
+        Exact.assertSameValues(params, net.params(), "parameters");
+        Exact.assertSameValues(state, net.graph().getUpdater().getStateViewArray(), "updater state");
+        return message;
+    }
+
+    /** One-hot digits with example 2's row replaced by {@code row}. */
+    private INDArray digitsWithRow2(double... row) {
+        INDArray digit = digits();
+        digit.putRow(2, Nd4j.create(row, new long[]{1, 3}, DataType.FLOAT));
+        return digit;
+    }
+
+    private MultiDataSet withDigits(INDArray digit, INDArray digitMask) {
+        return RandomData.dataSet(features(), new INDArray[]{digit, ages()},
+                digitMask == null ? null : new INDArray[]{digitMask, null});
+    }
+
+    @Test
+    void softmaxLabelsThatAreNotADistributionAreRefusedNamingTheExampleAndValue() {
+        assertEquals("task \"digit\": labels[0] sums to 0.0 at example 2 ([0.0, 0.0, 0.0]); " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(0, 0, 0), null)));
+        assertEquals("task \"digit\": labels[0] holds 2.0 at example 2, class 1; " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(0, 2, 0), null)));
+        assertEquals("task \"digit\": labels[0] holds -1.0 at example 2, class 1; " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(1, -1, 1), null)));
+        assertEquals("task \"digit\": labels[0] sums to 2.0 at example 2 ([1.0, 0.0, 1.0]); " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(1, 0, 1), null)));
+        assertEquals("task \"digit\": labels[0] sums to 0.875 at example 2 ([0.5, 0.25, 0.125]); " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(0.5, 0.25, 0.125), null)));
+        // a mask that removes other examples does not excuse example 2
+        assertEquals("task \"digit\": labels[0] sums to 0.0 at example 2 ([0.0, 0.0, 0.0]); " + SOFTMAX_RULE,
+                refusedBitForBit(withDigits(digitsWithRow2(0, 0, 0), random.mask(0, 1, 1, 0, 1))));
+    }
+
+    @Test
+    void badSoftmaxRowsWhereTheMaskIsZeroAreAcceptedAndTrain() {
+        net.fit(good());
+        INDArray mask = random.mask(1, 1, 0, 1, 1);
+        for (INDArray digit : new INDArray[]{digitsWithRow2(0, 0, 0), digitsWithRow2(0, 2, 0),
+                digitsWithRow2(1, -1, 1), digitsWithRow2(Double.NaN, 0, 0)}) {
+            int iterations = net.iterationCount();
+            StepResult result = net.fit(withDigits(digit, mask));
+            assertTrue(Double.isFinite(result.totalLoss()), "total loss " + result.totalLoss());
+            assertEquals(4, result.losses().labelled()[0]);
+            assertEquals(iterations + 1, net.iterationCount());
+        }
+    }
+
+    @Test
+    void labelSmoothedSoftmaxRowsAreAccepted() {
+        // label smoothing 0.1 over 3 classes: 0.9 * one-hot + 0.1 / 3, summing to 1 up to float rounding
+        INDArray smoothed = digits().muli(0.9).addi(0.1 / 3);
+        StepResult result = net.fit(withDigits(smoothed, null));
+        assertTrue(Double.isFinite(result.totalLoss()));
+        assertEquals(1, net.iterationCount());
+        assertTrue(Double.isFinite(net.fit(withDigits(digitsWithRow2(0.25, 0.5, 0.25), null)).totalLoss()));
+    }
+
+    @Test
+    void binaryCrossEntropyLabelsOutsideZeroToOneAreRefusedAndSoftTargetsAccepted() {
+        net = MultiTaskNetwork.builder()
+                .trunk(TestModels.denseTrunk(6, Activation.TANH, 8))
+                .task(Task.multiLabel("tags", 3))
+                .task(Task.regression("age"))
+                .updater(new Adam(0.01))
+                .seed(1)
+                .build();
+        INDArray tags = random.oneHot(MB, 3);
+        tags.putScalar(1, 2, 0.3);
+        StepResult result = net.fit(RandomData.dataSet(features(), new INDArray[]{tags, ages()}, null));
+        assertTrue(Double.isFinite(result.totalLoss()));
+        INDArray bad = tags.dup();
+        bad.putScalar(1, 2, 1.5);
+        assertEquals("task \"tags\": labels[0] holds 1.5 at example 1, class 2; a binary cross-entropy task's labels"
+                        + " must lie in [0, 1]",
+                refusedBitForBit(RandomData.dataSet(features(), new INDArray[]{bad, ages()}, null)));
+        // regression labels stay unchecked beyond NaN
+        assertTrue(Double.isFinite(net.fit(RandomData.dataSet(features(), new INDArray[]{tags,
+                ages().addi(5)}, null)).totalLoss()));
+    }
+
+    @Test
+    void perTimeStepSoftmaxLabelsAreCheckedPerLabelledStep() {
+        net = MultiTaskNetwork.builder()
+                .trunk(SharedTrunk.builder(InputType.recurrent(3)).layer(new LSTM.Builder().nOut(4).build()).build())
+                .task(Task.classification("tag", 2))
+                .task(Task.regression("total").withHead(Head.linear().lastTimeStep()))
+                .updater(new Adam(0.01))
+                .seed(2)
+                .build();
+        INDArray x = random.gaussian(MB, 3, 5);
+        INDArray total = random.gaussian(MB, 1);
+        net.fit(RandomData.dataSet(x, new INDArray[]{random.oneHotSequence(MB, 2, 5), total}, null));
+        INDArray tag = random.oneHotSequence(MB, 2, 5);
+        tag.putScalar(new long[]{3, 0, 4}, 0.0);
+        tag.putScalar(new long[]{3, 1, 4}, 0.0);
+        assertEquals("task \"tag\": labels[0] sums to 0.0 at example 3, time step 4 ([0.0, 0.0]); a softmax task's"
+                        + " labels must be a distribution over its classes on every labelled step: values in [0, 1]"
+                        + " summing to 1 (within 0.001), e.g. one-hot; write \"no label\" as a 0 in the labels mask",
+                refusedBitForBit(RandomData.dataSet(x, new INDArray[]{tag, total}, null)));
+        // the same step under a 0 in the [mb, time] labels mask (padding) trains
+        INDArray mask = Nd4j.ones(DataType.FLOAT, MB, 5);
+        mask.putScalar(3, 4, 0.0);
+        int iterations = net.iterationCount();
+        StepResult result = net.fit(new MultiDataSet(new INDArray[]{x}, new INDArray[]{tag, total}, null,
+                new INDArray[]{mask, null}));
+        assertTrue(Double.isFinite(result.totalLoss()));
+        assertEquals(iterations + 1, net.iterationCount());
+    }
+
     // ---------------------------------------------------------------- per-time-step labels
 
     @Test
@@ -380,6 +507,31 @@ class BadInputTest {
         // the network still trains on good data afterwards
         assertTrue(Double.isFinite(net.fit(good()).totalLoss()));
         assertEquals(3, net.iterationCount());
+    }
+
+    @Test
+    void aBadMinibatchInTheEpochLoopIsNamedByEpochAndMinibatch() {
+        MultiDataSet first = good();
+        MultiDataSet second = good();
+        MultiDataSet bad = withDigits(digitsWithRow2(0, 0, 0), null);
+        String original = rejectsBatch(bad);   // fits one good minibatch first
+        net.fit(new TestMultiDataSetIterator(1, first, second), 2);
+        assertEquals(2, net.epochCount());
+        int iterations = net.iterationCount();
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> net.fit(new TestMultiDataSetIterator(1, first, second, bad), 1));
+        assertEquals("epoch 2, minibatch 2 (both counted from 0): " + original, e.getMessage());
+        assertSame(IllegalArgumentException.class, e.getCause().getClass());
+        assertEquals(original, e.getCause().getMessage());
+        assertEquals(iterations + 2, net.iterationCount(), "the minibatches before the bad one stay applied");
+        assertEquals(2, net.epochCount());
+
+        // through a Trainer, and a single fit keeps its message as is
+        e = assertThrows(IllegalArgumentException.class, () -> Trainer.builder().epochs(1).build()
+                .fit(net, new TestMultiDataSetIterator(1, bad, first)));
+        assertEquals("epoch 2, minibatch 0 (both counted from 0): " + original, e.getMessage());
+        assertEquals(original, assertThrows(IllegalArgumentException.class, () -> net.fit(bad)).getMessage());
     }
 
     @Test

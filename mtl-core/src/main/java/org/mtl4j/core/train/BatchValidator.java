@@ -2,11 +2,16 @@ package org.mtl4j.core.train;
 
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.mtl4j.core.Task;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 
 import java.util.Arrays;
 import java.util.List;
@@ -18,8 +23,26 @@ import java.util.List;
  *
  * <p>NaN labels are accepted where the task's mask is 0 (a common way to write "no label"): they are
  * replaced by 0 in a copy. NaN or infinite features, and NaN labels that no mask excludes, are errors.
+ *
+ * <p>Classification labels are checked by the task's loss, on every labelled example (or time step; an
+ * example or step whose labels mask is 0 may hold anything):
+ * <ul>
+ *   <li>a softmax task (loss {@code LossMCXENT} or a subclass such as {@code LossNegativeLogLikelihood},
+ *       except {@code LossSparseMCXENT}) takes a distribution over its classes: every value in [0, 1] and
+ *       the row summing to 1 within {@value #SUM_TOLERANCE} (absolute). One-hot rows and label-smoothed
+ *       rows pass; an all-zero row (write "no label" with a 0 in the labels mask instead), a value of 2
+ *       or -1, or two classes set in one row are refused;</li>
+ *   <li>a binary cross-entropy task ({@code LossBinaryXENT}, multi-label or binary) takes values in
+ *       [0, 1], soft targets included;</li>
+ *   <li>any other loss (regression) is not checked beyond shapes and NaN.</li>
+ * </ul>
+ * The check costs a few whole-array reductions per task and step; the offending example is looked up only
+ * when it fails.
  */
 public final class BatchValidator {
+
+    /** How far a softmax task's label row may sum from 1 (absolute), for label smoothing in float. */
+    public static final double SUM_TOLERANCE = 1e-3;
 
     /**
      * A validated minibatch.
@@ -95,6 +118,7 @@ public final class BatchValidator {
             int i = labelsIndex[t];
             masks[t] = checkMask(t, allMasks == null ? null : allMasks[i], mb, all[i]);
             labels[t] = checkLabels(t, all[i], masks[t], mb, features);
+            checkClassLabels(t, labels[t], masks[t]);
         }
         return new Batch(features, featuresMask, labels, masks);
     }
@@ -228,6 +252,86 @@ public final class BatchValidator {
         BooleanIndexing.replaceWhere(clean, 0.0, Conditions.isNan());
         BooleanIndexing.replaceWhere(clean, 0.0, Conditions.isInfinite());
         return clean;
+    }
+
+    private void checkClassLabels(int t, INDArray labels, INDArray mask) {
+        ILossFunction loss = tasks.get(t).loss();
+        boolean softmax = loss instanceof LossMCXENT && !(loss instanceof LossSparseMCXENT);
+        if (!softmax && !(loss instanceof LossBinaryXENT)) {
+            return;
+        }
+        // per example (or per example and step): min, max and sum over the classes, zeroed where unlabelled
+        INDArray labelled = mask == null ? null : rowMask(mask, labels);
+        INDArray min = perRow(labels.min(1), labelled);
+        INDArray max = perRow(labels.max(1), labelled);
+        boolean ok = min.minNumber().doubleValue() >= 0 && max.maxNumber().doubleValue() <= 1;
+        if (ok && softmax) {
+            INDArray offset = perRow(labels.sum(1), null).subi(1);
+            if (labelled != null) {
+                offset.muli(labelled);
+            }
+            ok = offset.amaxNumber().doubleValue() <= SUM_TOLERANCE;
+        }
+        if (!ok) {
+            throw new IllegalArgumentException(describeBadRow(t, labels, labelled, softmax));
+        }
+    }
+
+    /** 1 where an example (rank 2 labels: {@code [mb]}) or a step (rank 3: {@code [mb, time]}) is labelled. */
+    private static INDArray rowMask(INDArray mask, INDArray labels) {
+        INDArray m = mask;
+        if (Arrays.equals(mask.shape(), labels.shape())) {
+            m = mask.max(1);   // a per-output mask: the row is labelled where any output is
+        } else if (labels.rank() == 2) {
+            m = mask.reshape(mask.length());
+        }
+        return m.castTo(DataType.DOUBLE);
+    }
+
+    private static INDArray perRow(INDArray reduced, INDArray labelled) {
+        INDArray r = reduced.castTo(DataType.DOUBLE);   // a fresh reduction: safe to change in place
+        return labelled == null ? r : r.muli(labelled);
+    }
+
+    private String describeBadRow(int t, INDArray labels, INDArray labelled, boolean softmax) {
+        String where = "task \"" + tasks.get(t).name() + "\": labels[" + labelsIndex[t] + "]";
+        String rule = softmax
+                ? "a softmax task's labels must be a distribution over its classes on every labelled "
+                + (labels.rank() == 3 ? "step" : "example") + ": values in [0, 1] summing to 1 (within "
+                + SUM_TOLERANCE + "), e.g. one-hot; write \"no label\" as a 0 in the labels mask"
+                : "a binary cross-entropy task's labels must lie in [0, 1]";
+        long mb = labels.size(0);
+        long steps = labels.rank() == 3 ? labels.size(2) : 1;
+        for (long i = 0; i < mb; i++) {
+            for (long s = 0; s < steps; s++) {
+                if (labelled != null && (labels.rank() == 3 ? labelled.getDouble(i, s) : labelled.getDouble(i)) == 0) {
+                    continue;
+                }
+                INDArray row = labels.rank() == 3
+                        ? labels.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.point(s))
+                        : labels.getRow(i);
+                String at = " at example " + i + (labels.rank() == 3 ? ", time step " + s : "");
+                for (long c = 0; c < row.length(); c++) {
+                    double v = row.getDouble(c);
+                    if (v < 0 || v > 1) {
+                        return where + " holds " + format(v, labels) + at + ", class " + c + "; " + rule;
+                    }
+                }
+                double sum = row.sumNumber().doubleValue();
+                if (softmax && Math.abs(sum - 1) > SUM_TOLERANCE) {
+                    StringBuilder values = new StringBuilder();
+                    for (long c = 0; c < row.length(); c++) {
+                        values.append(c == 0 ? "" : ", ").append(format(row.getDouble(c), labels));
+                    }
+                    return where + " sums to " + format(sum, labels) + at + " ([" + values + "]); " + rule;
+                }
+            }
+        }
+        return where + " holds labels outside the allowed range; " + rule;   // not reached: the reductions found one
+    }
+
+    private static String format(double v, INDArray labels) {
+        return labels.dataType() == DataType.DOUBLE ? Double.toString(v) : Float.toString((float) v);
     }
 
     private static long firstNonZeroExample(INDArray a) {
