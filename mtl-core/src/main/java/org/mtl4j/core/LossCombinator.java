@@ -66,6 +66,22 @@ public interface LossCombinator {
     }
 
     /**
+     * Which per-task gradients {@link #combine} reads on a given network: the network asks this once, when it is
+     * built or loaded, and computes that kind on every step. A combinator whose own default kind needs one
+     * representation read by every task ({@link SharedGradients#REPRESENTATION},
+     * {@link SharedGradients#LAST_SHARED_LAYER}) returns a kind that every network can serve (usually
+     * {@link SharedGradients#SHARED_PARAMETERS}) when {@code oneRepresentation} is false, unless the user chose a
+     * kind explicitly. By default {@link #gradients()}.
+     *
+     * @param oneRepresentation whether every task reads the same representation vertex (false with a column per
+     *                          task, as soft sharing, cross-stitch and sluice build, or with a task hierarchy)
+     * @return the kind of per-task gradient the step computes for {@link #combine}
+     */
+    default SharedGradients gradients(boolean oneRepresentation) {
+        return gradients();
+    }
+
+    /**
      * Called once after every training step's parameter update (not by {@code MultiTaskNetwork.gradient}),
      * with the losses and the weights of the step: a combinator updates its learnable parameters or its
      * history here.

@@ -33,8 +33,13 @@ import java.util.Objects;
  *   <li>{@code alpha} 1.5;</li>
  *   <li>W is the last shared layer (the paper's choice: its weights and biases here;
  *       {@link SharedGradients#LAST_SHARED_LAYER}, one extra backward of that layer per task);
- *       {@link Builder#gradients(SharedGradients)} can choose every shared parameter (LibMTL) or the shared
- *       representation;</li>
+ *       where every task reads one representation; where tasks read different ones (a column per task: soft
+ *       sharing, cross-stitch, sluice; or a task hierarchy) W is every shared parameter
+ *       ({@link SharedGradients#SHARED_PARAMETERS}, {@link #gradients(boolean)}, logged once at build), so
+ *       GradNorm works with any sharing strategy. {@link Builder#gradients(SharedGradients)} can choose every
+ *       shared parameter (LibMTL) or the shared representation; an explicit
+ *       {@link SharedGradients#LAST_SHARED_LAYER} is kept, and refused where tasks read different
+ *       representations;</li>
  *   <li>{@code L_t(0)} is each task's loss at the first step where it has a labelled example (the paper's
  *       {@code t = 0}; {@link InitialLoss#FIRST_STEP}), or its mean loss over the first epoch
  *       ({@link InitialLoss#FIRST_EPOCH}, as LibMTL: equal weights and no update during that epoch; a task with
@@ -75,9 +80,12 @@ public final class GradNorm implements LossCombinator {
     private double[] epochSum;
     private double[] epochCount;
 
-    /** GradNorm with alpha 1.5 on the last shared layer, initial losses from the first step. */
+    /**
+     * GradNorm with alpha 1.5 on the last shared layer (every shared parameter where the tasks read different
+     * representations), initial losses from the first step.
+     */
     public GradNorm() {
-        this(1.5, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
+        this(1.5, null, InitialLoss.FIRST_STEP, null);
     }
 
     /**
@@ -88,7 +96,7 @@ public final class GradNorm implements LossCombinator {
      * @throws IllegalArgumentException if {@code alpha} is negative, NaN or infinite
      */
     public GradNorm(double alpha) {
-        this(alpha, SharedGradients.LAST_SHARED_LAYER, InitialLoss.FIRST_STEP, null);
+        this(alpha, null, InitialLoss.FIRST_STEP, null);
     }
 
     @JsonCreator
@@ -97,7 +105,7 @@ public final class GradNorm implements LossCombinator {
         if (!(alpha >= 0) || Double.isInfinite(alpha)) {
             throw new IllegalArgumentException("GradNorm: alpha must be finite and >= 0, got " + alpha);
         }
-        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        this.gradients = gradients;
         if (gradients == SharedGradients.NONE) {
             throw new IllegalArgumentException("GradNorm needs task gradients: LAST_SHARED_LAYER (the paper),"
                     + " SHARED_PARAMETERS or REPRESENTATION, not NONE");
@@ -135,9 +143,28 @@ public final class GradNorm implements LossCombinator {
         epochCount = new double[n];
     }
 
+    /**
+     * Whose gradient norms are balanced where every task reads one representation: the configured kind, or
+     * {@link SharedGradients#LAST_SHARED_LAYER} (the paper) when none was set.
+     *
+     * @return the kind of per-task gradient
+     */
     @Override
     public SharedGradients gradients() {
-        return gradients;
+        return gradients == null ? SharedGradients.LAST_SHARED_LAYER : gradients;
+    }
+
+    /**
+     * The configured kind, or when none was set {@link SharedGradients#LAST_SHARED_LAYER} (the paper) where every
+     * task reads one representation and {@link SharedGradients#SHARED_PARAMETERS} otherwise.
+     *
+     * @param oneRepresentation whether every task reads the same representation vertex
+     * @return the kind of per-task gradient the step computes
+     */
+    @Override
+    public SharedGradients gradients(boolean oneRepresentation) {
+        return gradients != null ? gradients
+                : oneRepresentation ? SharedGradients.LAST_SHARED_LAYER : SharedGradients.SHARED_PARAMETERS;
     }
 
     @Override
@@ -326,7 +353,11 @@ public final class GradNorm implements LossCombinator {
         return alpha;
     }
 
-    /** {@return which gradients' norms are balanced} */
+    /**
+     * Whose gradient norms are balanced, as configured.
+     *
+     * @return the kind, or null when not set (the network chooses, see {@link #gradients(boolean)})
+     */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
@@ -357,14 +388,15 @@ public final class GradNorm implements LossCombinator {
 
     @Override
     public String toString() {
-        return "GradNorm(alpha=" + alpha + ", gradients=" + gradients + ", initialLoss=" + initialLoss
+        return "GradNorm(alpha=" + alpha + ", gradients=" + (gradients == null ? "auto" : gradients)
+                + ", initialLoss=" + initialLoss
                 + (updater == null ? "" : ", updater=" + updater) + ")";
     }
 
     /** Builds a {@link GradNorm}. */
     public static final class Builder {
         private double alpha = 1.5;
-        private SharedGradients gradients = SharedGradients.LAST_SHARED_LAYER;
+        private SharedGradients gradients;
         private InitialLoss initialLoss = InitialLoss.FIRST_STEP;
         private IUpdater updater;
 
@@ -383,7 +415,8 @@ public final class GradNorm implements LossCombinator {
         }
 
         /**
-         * Whose gradient norms are balanced (default {@link SharedGradients#LAST_SHARED_LAYER}, the paper).
+         * Whose gradient norms are balanced (default: not set, {@link SharedGradients#LAST_SHARED_LAYER} (the
+         * paper) where every task reads one representation, else {@link SharedGradients#SHARED_PARAMETERS}).
          *
          * @param gradients any kind but {@link SharedGradients#NONE}
          * @return this builder

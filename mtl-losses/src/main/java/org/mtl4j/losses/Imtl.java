@@ -37,8 +37,12 @@ import java.util.Objects;
  * </ul>
  *
  * <p>Defaults: as in the paper, the {@code g_t} are the gradients w.r.t. the shared representation (flattened
- * over the minibatch); {@link Builder#gradients(SharedGradients)} can choose the shared parameters' (LibMTL's
- * default). {@code s} is trained by the network's updater configuration unless one is given; {@code s} and the
+ * over the minibatch) where every task reads one representation; where tasks read different ones (a column per
+ * task: soft sharing, cross-stitch, sluice; or a task hierarchy) they are the shared parameters' gradients
+ * ({@link #gradients(boolean)}, logged once at build), so IMTL works with any sharing strategy.
+ * {@link Builder#gradients(SharedGradients)} can choose a kind (the shared parameters' is LibMTL's default); an
+ * explicit {@link SharedGradients#REPRESENTATION} is kept, and refused where tasks read different
+ * representations. {@code s} is trained by the network's updater configuration unless one is given; {@code s} and the
  * updater's state are the saved state.
  *
  * <p>Degenerate cases the paper leaves open:
@@ -75,25 +79,29 @@ public final class Imtl implements LossCombinator {
     private final IUpdater updater;
     private LearnedScalars scales;
 
-    /** The full IMTL (hybrid) on representation gradients, with the network's updater for the loss scales. */
+    /**
+     * The full IMTL (hybrid) on representation gradients (shared-parameter gradients where the tasks read
+     * different representations), with the network's updater for the loss scales.
+     */
     public Imtl() {
-        this(Mode.HYBRID, SharedGradients.REPRESENTATION, null);
+        this(Mode.HYBRID, null, null);
     }
 
     /**
-     * The given mode on representation gradients, with the network's updater for the loss scales.
+     * The given mode on representation gradients (shared-parameter gradients where the tasks read different
+     * representations), with the network's updater for the loss scales.
      *
      * @param mode IMTL-L, IMTL-G or both
      */
     public Imtl(Mode mode) {
-        this(mode, SharedGradients.REPRESENTATION, null);
+        this(mode, null, null);
     }
 
     @JsonCreator
     private Imtl(@JsonProperty("mode") Mode mode, @JsonProperty("gradients") SharedGradients gradients,
                  @JsonProperty("updater") IUpdater updater) {
         this.mode = Objects.requireNonNull(mode, "mode");
-        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        this.gradients = gradients;
         if (gradients == SharedGradients.NONE) {
             throw new IllegalArgumentException("IMTL needs a gradient kind for its gradient balance: REPRESENTATION"
                     + " (the paper), SHARED_PARAMETERS or LAST_SHARED_LAYER, not NONE");
@@ -129,9 +137,31 @@ public final class Imtl implements LossCombinator {
         scales = new LearnedScalars(tasks.size(), 0.0, chosen);
     }
 
+    /**
+     * The kind IMTL-G reads where every task reads one representation: none for IMTL-L, else the configured
+     * kind, or {@link SharedGradients#REPRESENTATION} (the paper) when none was set.
+     *
+     * @return the kind of per-task gradient
+     */
     @Override
     public SharedGradients gradients() {
-        return mode == Mode.LOSS ? SharedGradients.NONE : gradients;
+        return gradients(true);
+    }
+
+    /**
+     * None for IMTL-L; else the configured kind, or when none was set {@link SharedGradients#REPRESENTATION} (the
+     * paper) where every task reads one representation and {@link SharedGradients#SHARED_PARAMETERS} otherwise.
+     *
+     * @param oneRepresentation whether every task reads the same representation vertex
+     * @return the kind of per-task gradient the step computes
+     */
+    @Override
+    public SharedGradients gradients(boolean oneRepresentation) {
+        if (mode == Mode.LOSS) {
+            return SharedGradients.NONE;
+        }
+        return gradients != null ? gradients
+                : oneRepresentation ? SharedGradients.REPRESENTATION : SharedGradients.SHARED_PARAMETERS;
     }
 
     @Override
@@ -293,7 +323,11 @@ public final class Imtl implements LossCombinator {
         return mode;
     }
 
-    /** {@return which task gradients IMTL-G reads} */
+    /**
+     * Which task gradients IMTL-G reads, as configured.
+     *
+     * @return the kind, or null when not set (the network chooses, see {@link #gradients(boolean)})
+     */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
@@ -317,14 +351,14 @@ public final class Imtl implements LossCombinator {
 
     @Override
     public String toString() {
-        return "Imtl(mode=" + mode + (mode == Mode.LOSS ? "" : ", gradients=" + gradients)
+        return "Imtl(mode=" + mode + (mode == Mode.LOSS ? "" : ", gradients=" + (gradients == null ? "auto" : gradients))
                 + (updater == null ? "" : ", updater=" + updater) + ")";
     }
 
     /** Builds an {@link Imtl}. */
     public static final class Builder {
         private Mode mode = Mode.HYBRID;
-        private SharedGradients gradients = SharedGradients.REPRESENTATION;
+        private SharedGradients gradients;
         private IUpdater updater;
 
         private Builder() {
@@ -342,7 +376,8 @@ public final class Imtl implements LossCombinator {
         }
 
         /**
-         * Which task gradients IMTL-G reads (default {@link SharedGradients#REPRESENTATION}, the paper).
+         * Which task gradients IMTL-G reads (default: not set, {@link SharedGradients#REPRESENTATION} (the paper)
+         * where every task reads one representation, else {@link SharedGradients#SHARED_PARAMETERS}).
          *
          * @param gradients any kind but {@link SharedGradients#NONE}
          * @return this builder

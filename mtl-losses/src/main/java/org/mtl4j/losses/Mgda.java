@@ -28,7 +28,12 @@ import java.util.Objects;
  *       "upper bound", one value per example and feature, flattened over the minibatch as in the paper and the
  *       authors' code), which costs one head backward per task; with
  *       {@link Builder#gradients(SharedGradients)} {@link SharedGradients#SHARED_PARAMETERS} they are the
- *       gradients w.r.t. every encoder parameter (the paper's MGDA, one encoder backward per task).</li>
+ *       gradients w.r.t. every encoder parameter (the paper's MGDA, one encoder backward per task). The default
+ *       applies where every task reads one representation; where tasks read different ones (a column per task:
+ *       soft sharing, cross-stitch, sluice; or a task hierarchy) the default is
+ *       {@link SharedGradients#SHARED_PARAMETERS} ({@link #gradients(boolean)}, logged once at build), so MGDA
+ *       works with any sharing strategy. An explicit {@link SharedGradients#REPRESENTATION} is kept, and refused
+ *       on such a network.</li>
  *   <li>Gradient normalisation {@code n_t} ({@link Normalization}): none by default (the paper has none); the
  *       authors' code offers {@code l2} ({@code ||g_t||}), {@code loss} ({@code L_t}) and {@code loss+}
  *       ({@code L_t ||g_t||}). A task whose normaliser is 0 (no gradient, or no labelled example) keeps
@@ -73,9 +78,12 @@ public final class Mgda implements LossCombinator {
     private final boolean weightHeads;
     private final int maxIterations;
 
-    /** MGDA-UB: representation gradients, no normalisation, plain head gradients, 250 Frank-Wolfe iterations. */
+    /**
+     * MGDA-UB: representation gradients (shared-parameter gradients where the tasks read different
+     * representations), no normalisation, plain head gradients, 250 Frank-Wolfe iterations.
+     */
     public Mgda() {
-        this(SharedGradients.REPRESENTATION, Normalization.NONE, false, false, 250);
+        this(null, Normalization.NONE, false, false, 250);
     }
 
     @JsonCreator
@@ -84,7 +92,7 @@ public final class Mgda implements LossCombinator {
                  @JsonProperty("rawGradients") boolean rawGradients,
                  @JsonProperty("weightHeads") boolean weightHeads,
                  @JsonProperty("maxIterations") int maxIterations) {
-        this.gradients = Objects.requireNonNull(gradients, "gradients");
+        this.gradients = gradients;
         if (gradients == SharedGradients.NONE) {
             throw new IllegalArgumentException("MGDA needs task gradients: REPRESENTATION, LAST_SHARED_LAYER or"
                     + " SHARED_PARAMETERS, not NONE");
@@ -107,9 +115,28 @@ public final class Mgda implements LossCombinator {
         return new Builder();
     }
 
+    /**
+     * The kind the min-norm problem reads where every task reads one representation: the configured kind, or
+     * {@link SharedGradients#REPRESENTATION} (MGDA-UB) when none was set.
+     *
+     * @return the kind of per-task gradient
+     */
     @Override
     public SharedGradients gradients() {
-        return gradients;
+        return gradients == null ? SharedGradients.REPRESENTATION : gradients;
+    }
+
+    /**
+     * The configured kind, or when none was set {@link SharedGradients#REPRESENTATION} (MGDA-UB) where every task
+     * reads one representation and {@link SharedGradients#SHARED_PARAMETERS} (the paper's MGDA) otherwise.
+     *
+     * @param oneRepresentation whether every task reads the same representation vertex
+     * @return the kind of per-task gradient the step computes
+     */
+    @Override
+    public SharedGradients gradients(boolean oneRepresentation) {
+        return gradients != null ? gradients
+                : oneRepresentation ? SharedGradients.REPRESENTATION : SharedGradients.SHARED_PARAMETERS;
     }
 
     @Override
@@ -150,7 +177,11 @@ public final class Mgda implements LossCombinator {
         return MinNormPoint.refine(gram, MinNormPoint.frankWolfe(gram, maxIterations));
     }
 
-    /** {@return which gradients the min-norm problem reads} */
+    /**
+     * Which gradients the min-norm problem reads, as configured.
+     *
+     * @return the kind, or null when not set (the network chooses, see {@link #gradients(boolean)})
+     */
     @JsonProperty("gradients")
     public SharedGradients getGradients() {
         return gradients;
@@ -193,14 +224,14 @@ public final class Mgda implements LossCombinator {
 
     @Override
     public String toString() {
-        return "Mgda(gradients=" + gradients + ", normalization=" + normalization
+        return "Mgda(gradients=" + (gradients == null ? "auto" : gradients) + ", normalization=" + normalization
                 + (rawGradients ? ", rawGradients" : "") + (weightHeads ? ", weightHeads" : "")
                 + ", maxIterations=" + maxIterations + ")";
     }
 
     /** Builds an {@link Mgda}. */
     public static final class Builder {
-        private SharedGradients gradients = SharedGradients.REPRESENTATION;
+        private SharedGradients gradients;
         private Normalization normalization = Normalization.NONE;
         private boolean rawGradients;
         private boolean weightHeads;
@@ -210,7 +241,8 @@ public final class Mgda implements LossCombinator {
         }
 
         /**
-         * Which task gradients the min-norm problem reads (default {@link SharedGradients#REPRESENTATION}: MGDA-UB).
+         * Which task gradients the min-norm problem reads (default: not set, {@link SharedGradients#REPRESENTATION}
+         * (MGDA-UB) where every task reads one representation, else {@link SharedGradients#SHARED_PARAMETERS}).
          *
          * @param gradients any kind but {@link SharedGradients#NONE}; {@link SharedGradients#SHARED_PARAMETERS}
          *                  for the paper's MGDA

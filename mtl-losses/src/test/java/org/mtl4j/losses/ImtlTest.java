@@ -1,5 +1,8 @@
 package org.mtl4j.losses;
 
+import java.io.IOException;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -267,7 +270,7 @@ class ImtlTest {
     @Test
     void thePapersDefaults() {
         assertEquals(Imtl.builder().build(), new Imtl(Imtl.Mode.HYBRID));
-        assertEquals("Imtl(mode=GRADIENT, gradients=REPRESENTATION)", new Imtl(Imtl.Mode.GRADIENT).toString());
+        assertEquals("Imtl(mode=GRADIENT, gradients=auto)", new Imtl(Imtl.Mode.GRADIENT).toString());
     }
 
     @Test
@@ -299,7 +302,8 @@ class ImtlTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MultiTaskNetwork.builder()
                 .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
                 .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
-                .losses(new Imtl(Imtl.Mode.GRADIENT)).build());
+                .losses(Imtl.builder().mode(Imtl.Mode.GRADIENT).gradients(SharedGradients.REPRESENTATION).build())
+                .build());
         assertEquals("Imtl(mode=GRADIENT, gradients=REPRESENTATION) reads gradients of kind REPRESENTATION, which needs"
                 + " one representation read by every task, but task \"low\" reads \"trunk_0_0\" and task \"high\" reads"
                 + " \"trunk_1_0\" (HardSharing); use SharedGradients.SHARED_PARAMETERS", e.getMessage());
@@ -307,5 +311,28 @@ class ImtlTest {
                 .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
                 .losses(Imtl.builder().gradients(SharedGradients.SHARED_PARAMETERS).build()).build();
         assertEquals(2, served.tasks().size());
+        MultiTaskNetwork byDefault = MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
+                .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
+                .losses(new Imtl(Imtl.Mode.GRADIENT)).build();
+        assertEquals(2, byDefault.tasks().size(), "the default falls back to the shared parameters on a hierarchy");
+    }
+
+    @Test
+    void theDefaultGradientKindIsLeftUnsetInJsonAndAnExplicitOneStaysExplicit() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        Imtl auto = new Imtl();
+        Imtl explicit = Imtl.builder().gradients(SharedGradients.REPRESENTATION).build();
+        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), Imtl.class));
+        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), Imtl.class));
+        assertNotEquals(auto, explicit);
+        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(), "the paper's kind on one representation");
+        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(true));
+        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
+        assertEquals(SharedGradients.REPRESENTATION, explicit.gradients(false), "an explicit kind is kept");
+        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
+        assertEquals(explicit, mapper.readValue(json, Imtl.class), "a saved explicit kind stays explicit");
+        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"REPRESENTATION\"", "\"gradients\":null");
+        assertNotEquals(json, unset);
+        assertEquals(auto, mapper.readValue(unset, Imtl.class), "a saved null kind is not set");
     }
 }

@@ -1,5 +1,8 @@
 package org.mtl4j.losses;
 
+import java.io.IOException;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -276,7 +280,7 @@ class MgdaTest {
         String message = assertThrows(IllegalArgumentException.class, () -> MultiTaskNetwork.builder()
                 .trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
                 .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
-                .losses(new Mgda()).build()).getMessage();
+                .losses(Mgda.builder().gradients(SharedGradients.REPRESENTATION).build()).build()).getMessage();
         for (String part : List.of("reads gradients of kind REPRESENTATION", "one representation read by every task",
                 "task \"low\" reads \"trunk_0_0\"", "task \"high\" reads \"trunk_1_0\"",
                 "use SharedGradients.SHARED_PARAMETERS")) {
@@ -286,5 +290,28 @@ class MgdaTest {
                 .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
                 .losses(Mgda.builder().gradients(SharedGradients.SHARED_PARAMETERS).build()).build();
         assertEquals(2, served.tasks().size(), "the shared parameters serve a task hierarchy");
+        MultiTaskNetwork byDefault = MultiTaskNetwork.builder().trunk(TestModels.denseTrunk(4, Activation.TANH, 6, 5))
+                .task(Task.classification("low", 3).withStage(0)).task(Task.regression("high"))
+                .losses(new Mgda()).build();
+        assertEquals(2, byDefault.tasks().size(), "the default falls back to the shared parameters on a hierarchy");
+    }
+
+    @Test
+    void theDefaultGradientKindIsLeftUnsetInJsonAndAnExplicitOneStaysExplicit() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        Mgda auto = new Mgda();
+        Mgda explicit = Mgda.builder().gradients(SharedGradients.REPRESENTATION).build();
+        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), Mgda.class));
+        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), Mgda.class));
+        assertNotEquals(auto, explicit);
+        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(), "the paper's kind on one representation");
+        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(true));
+        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
+        assertEquals(SharedGradients.REPRESENTATION, explicit.gradients(false), "an explicit kind is kept");
+        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
+        assertEquals(explicit, mapper.readValue(json, Mgda.class), "a saved explicit kind stays explicit");
+        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"REPRESENTATION\"", "\"gradients\":null");
+        assertNotEquals(json, unset);
+        assertEquals(auto, mapper.readValue(unset, Mgda.class), "a saved null kind is not set");
     }
 }

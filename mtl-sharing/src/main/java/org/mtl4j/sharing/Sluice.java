@@ -19,6 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,7 +43,7 @@ import java.util.Objects;
  * </pre>
  * Layer stitching ({@link Beta}) builds each task's representation from its column's stages: by default a
  * learned weighted sum ({@code sluice_beta_<column>}, {@link LayerStitchVertex}); or a plain sum, a
- * concatenation, or the last stage alone. The weighted and plain sums need stages of equal width. With K = 1,
+ * concatenation, or the last stage alone. The weighted and plain sums need stages of equal shape. With K = 1,
  * lambda = 0 and {@link Beta#LAST} a sluice network is a cross-stitch network. Read the learned weights with
  * {@link #alphas} and {@link #betas}.
  *
@@ -56,7 +58,10 @@ import java.util.Objects;
  *       {@code T K - 1} entries of its row (with K = 1 this is {@link CrossStitch}'s default);
  *       {@link CrossStitch.Init} also offers identity and uniform;</li>
  *   <li>beta is a learned weighted sum ({@link Beta#WEIGHTED}) initialised to 0.9 on the last stage and the rest
- *       split evenly.</li>
+ *       split evenly, where the trunk's stages have equal shapes; on a trunk whose stages differ (the README
+ *       quickstart's 32 then 16 units) the default concatenates the stages instead ({@link Beta#CONCAT}, logged
+ *       once at build), so any trunk works. An explicit {@link Builder#beta(Beta)} {@link Beta#WEIGHTED} keeps
+ *       refusing stages of unequal shape.</li>
  * </ul>
  *
  * <p>Departures from the paper and the reference code:
@@ -77,6 +82,8 @@ import java.util.Objects;
  * </ul>
  */
 public final class Sluice implements SharingStrategy {
+
+    private static final Logger log = LoggerFactory.getLogger(Sluice.class);
 
     /** What the orthogonality penalty constrains. */
     public enum Orthogonality {
@@ -106,9 +113,12 @@ public final class Sluice implements SharingStrategy {
     private final double betaLast;
     private final Orthogonality orthogonality;
 
-    /** Sluice with the defaults: 2 subspaces, no orthogonality penalty, alpha 0.9 self, learned beta 0.9 last. */
+    /**
+     * Sluice with the defaults: 2 subspaces, no orthogonality penalty, alpha 0.9 self, learned beta 0.9 last
+     * (concatenated stages where the stages' shapes differ).
+     */
     public Sluice() {
-        this(2, 0.0, CrossStitch.Init.PAPER, 0.9, Beta.WEIGHTED, 0.9, Orthogonality.ACTIVATIONS);
+        this(2, 0.0, CrossStitch.Init.PAPER, 0.9, null, 0.9, Orthogonality.ACTIVATIONS);
     }
 
     @JsonCreator
@@ -130,7 +140,7 @@ public final class Sluice implements SharingStrategy {
         this.lambda = lambda;
         this.init = Objects.requireNonNull(init, "init");
         this.alphaSelf = alphaSelf;
-        this.beta = Objects.requireNonNull(beta, "beta");
+        this.beta = beta;
         this.betaLast = betaLast;
         this.orthogonality = orthogonality == null ? Orthogonality.ACTIVATIONS : orthogonality;
     }
@@ -174,25 +184,29 @@ public final class Sluice implements SharingStrategy {
 
     /** Layer stitching for one task over its column's stage outputs. */
     private String stitch(GraphBuilder graph, Task task, int column, List<String> stages, IUpdater updater) {
-        if (beta == Beta.LAST || stages.size() == 1) {
+        Beta mode = beta == null ? Beta.WEIGHTED : beta;
+        if (mode == Beta.LAST || stages.size() == 1) {
             return stages.get(stages.size() - 1);
         }
         String name = betaName(column);
         String[] inputs = stages.toArray(new String[0]);
-        if (beta == Beta.CONCAT) {
-            graph.addVertex(name, new MergeVertex(), inputs);
-            return name;
-        }
         InputType first = Columns.typeOf(graph, stages.get(0));
-        for (int s = 1; s < stages.size(); s++) {
+        for (int s = 1; s < stages.size() && mode != Beta.CONCAT; s++) {
             InputType other = Columns.typeOf(graph, stages.get(s));
-            if (!other.equals(first)) {
+            if (!other.equals(first) && beta == null) {
+                log.info("task \"{}\": sluice concatenates its column's stages (Beta.CONCAT): the default weighted"
+                        + " layer stitch needs stages of equal shape, but stage 0 gives {} and stage {} gives {}",
+                        task.name(), first, s, other);
+                mode = Beta.CONCAT;
+            } else if (!other.equals(first)) {
                 throw new IllegalArgumentException("task \"" + task.name() + "\": sluice beta " + beta.name().toLowerCase()
                         + " needs trunk stages of equal shape, but stage 0 gives " + first + " and stage " + s + " gives "
                         + other + "; use Beta.CONCAT or Beta.LAST, or equal stage widths");
             }
         }
-        if (beta == Beta.SUM) {
+        if (mode == Beta.CONCAT) {
+            graph.addVertex(name, new MergeVertex(), inputs);
+        } else if (mode == Beta.SUM) {
             graph.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), inputs);
         } else {
             double[] b = new double[stages.size()];
@@ -397,7 +411,12 @@ public final class Sluice implements SharingStrategy {
         return alphaSelf;
     }
 
-    /** {@return the layer-stitching mode} */
+    /**
+     * The layer-stitching mode.
+     *
+     * @return the mode, or null when not set: {@link Beta#WEIGHTED} where the trunk's stages have equal shapes,
+     *         else {@link Beta#CONCAT}
+     */
     @JsonProperty("beta")
     public Beta getBeta() {
         return beta;
@@ -430,7 +449,7 @@ public final class Sluice implements SharingStrategy {
     @Override
     public String toString() {
         return "Sluice(subspaces=" + subspaces + ", lambda=" + lambda + " on " + orthogonality + ", init=" + init
-                + ", beta=" + beta + ")";
+                + ", beta=" + (beta == null ? "auto" : beta) + ")";
     }
 
     /** Builds a {@link Sluice}. */
@@ -439,7 +458,7 @@ public final class Sluice implements SharingStrategy {
         private double lambda = 0.0;
         private CrossStitch.Init init = CrossStitch.Init.PAPER;
         private double alphaSelf = 0.9;
-        private Beta beta = Beta.WEIGHTED;
+        private Beta beta;
         private double betaLast = 0.9;
         private Orthogonality orthogonality = Orthogonality.ACTIVATIONS;
 
@@ -493,10 +512,11 @@ public final class Sluice implements SharingStrategy {
         }
 
         /**
-         * The layer-stitching mode.
+         * The layer-stitching mode; when not set, {@link Beta#WEIGHTED} where the trunk's stages have equal
+         * shapes, else {@link Beta#CONCAT}. An explicit {@link Beta#WEIGHTED} or {@link Beta#SUM} refuses stages
+         * of unequal shape.
          *
-         * @param beta how a task's representation combines its column's stage outputs (default
-         *             {@link Beta#WEIGHTED})
+         * @param beta how a task's representation combines its column's stage outputs
          * @return this builder
          */
         public Builder beta(Beta beta) {

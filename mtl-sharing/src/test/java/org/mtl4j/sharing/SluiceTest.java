@@ -169,7 +169,7 @@ class SluiceTest {
         assertTrue(odd.getMessage().startsWith("sluice: trunk stage 0 outputs 5 features"), odd.getMessage());
         assertTrue(odd.getMessage().endsWith("which 2 subspaces cannot split evenly"), odd.getMessage());
         IllegalArgumentException widths = assertThrows(IllegalArgumentException.class,
-                () -> network(new Sluice(), 4, 6));
+                () -> network(Sluice.builder().beta(Sluice.Beta.WEIGHTED).build(), 4, 6));
         assertTrue(widths.getMessage().startsWith("task \"c\": sluice beta weighted needs trunk stages of equal shape"),
                 widths.getMessage());
         assertEquals("sluice orthogonality lambda must be finite and >= 0, got -1.0",
@@ -179,6 +179,33 @@ class SluiceTest {
         MultiTaskNetwork concat = network(Sluice.builder().beta(Sluice.Beta.CONCAT).build(), 4, 6);
         assertArrayEquals(new long[]{2, 1}, concat.output(batches(1).get(0).getFeatures(0).getRows(0, 1)).get("r")
                 .shape(), "concatenated stages of different widths work");
+    }
+
+    @Test
+    void theDefaultConcatenatesStagesOfUnequalShapeAndWeighsEqualOnes() {
+        MultiTaskNetwork unequal = network(new Sluice(), 4, 6);
+        assertEquals("MergeVertex", unequal.graph().getVertex("sluice_beta_0").getClass().getSimpleName(),
+                "stages of 4 and 6 units are concatenated");
+        assertArrayEquals(new double[0], Sluice.betas(unequal).get(0), "no learned beta when concatenating");
+        assertTrue(Double.isFinite(unequal.fit(batches(1).get(0)).losses().loss(0)));
+        MultiTaskNetwork equal = network(new Sluice(), 4, 4);
+        assertEquals(2, Sluice.betas(equal).get(0).length, "stages of equal shape keep the learned weighted sum");
+    }
+
+    @Test
+    void theConfigurationRoundTripsThroughJsonWithTheDefaultBetaLeftUnset() throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        Sluice auto = new Sluice();
+        Sluice weighted = Sluice.builder().beta(Sluice.Beta.WEIGHTED).build();
+        assertEquals(auto, Sluice.builder().build());
+        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), Sluice.class));
+        assertEquals(weighted, mapper.readValue(mapper.writeValueAsString(weighted), Sluice.class));
+        assertTrue(!auto.equals(weighted) && auto.toString().contains("beta=auto"), auto.toString());
+        String saved = "{\"subspaces\":2,\"lambda\":0.0,\"init\":\"PAPER\",\"alphaSelf\":0.9,\"beta\":\"WEIGHTED\","
+                + "\"betaLast\":0.9,\"orthogonality\":\"ACTIVATIONS\",\"unknown\":1}";
+        assertEquals(weighted, mapper.readValue(saved, Sluice.class), "a saved explicit beta stays explicit");
+        assertEquals(auto, mapper.readValue(saved.replace("\"beta\":\"WEIGHTED\",", ""), Sluice.class),
+                "a file without beta gets the default");
     }
 
     @Test

@@ -58,15 +58,15 @@ final class TaskGradientPass {
     private INDArray doubles;
 
     /**
-     * A pass over {@code graph} for gradients of {@code kind}.
+     * A pass over {@code graph} for gradients of {@code kind}, the kind {@code combinator} reads on this network.
      *
      * @throws IllegalArgumentException when the network cannot serve that kind (see {@link SharedGradients})
      */
     TaskGradientPass(MultiTaskGraph graph, List<Task> tasks, List<String> outputs, List<String> representations,
-                     SharingStrategy sharing, LossCombinator combinator) {
+                     SharingStrategy sharing, LossCombinator combinator, SharedGradients kind) {
         this.graph = graph;
         this.workspaces = graph.splitBackwardWorkspaces();
-        this.kind = combinator.gradients();
+        this.kind = kind;
         this.representations = representations.toArray(new String[0]);
         this.backward = new GraphBackward(graph, outputs, representations, workspaces,
                 kind != SharedGradients.REPRESENTATION);

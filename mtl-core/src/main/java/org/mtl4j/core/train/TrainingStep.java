@@ -14,6 +14,8 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Map;
@@ -25,11 +27,14 @@ import java.util.Map;
  * pass of the graph from the weighted errors, and one updater step. With fixed weights 1 and no masks this is
  * exactly what {@code ComputationGraph.fit} does with one output layer per task.
  *
- * <p>When the combinator reads per-task gradients ({@link LossCombinator#gradients()}), the backward pass is
- * split: each head alone with its unweighted error, each task's gradient of the requested kind, the
- * combinator, then the encoder trained on the weighted combination ({@link TaskGradientPass}).
+ * <p>When the combinator reads per-task gradients ({@link LossCombinator#gradients(boolean)}, asked once here
+ * with whether every task reads one representation, and logged), the backward pass is split: each head alone
+ * with its unweighted error, each task's gradient of the requested kind, the combinator, then the encoder
+ * trained on the weighted combination ({@link TaskGradientPass}).
  */
 public final class TrainingStep {
+
+    private static final Logger log = LoggerFactory.getLogger(TrainingStep.class);
 
     /**
      * The losses of a forward pass and each task's unweighted error at its output.
@@ -84,8 +89,21 @@ public final class TrainingStep {
         this.sharing = sharing;
         this.combinator = combinator;
         this.validator = validator;
-        this.split = combinator.gradients() == SharedGradients.NONE ? null
-                : new TaskGradientPass(graph, this.tasks, outputs, representations, sharing, combinator);
+        SharedGradients kind = gradientKind(combinator, representations, sharing);
+        this.split = kind == SharedGradients.NONE ? null
+                : new TaskGradientPass(graph, this.tasks, outputs, representations, sharing, combinator, kind);
+    }
+
+    /** The kind of task gradient the combinator reads on this network, logged once when it reads any. */
+    private static SharedGradients gradientKind(LossCombinator combinator, List<String> representations,
+                                                SharingStrategy sharing) {
+        boolean one = representations.stream().distinct().count() <= 1;
+        SharedGradients kind = combinator.gradients(one);
+        if (kind != SharedGradients.NONE) {
+            log.info("{} reads {} gradients: {} ({})", combinator, kind,
+                    one ? "every task reads one representation" : "tasks read different representations", sharing);
+        }
+        return kind;
     }
 
     /** The losses, the weights applied and the gradient of one backward pass (before the updater). */
