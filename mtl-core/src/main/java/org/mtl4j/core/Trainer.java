@@ -25,8 +25,9 @@ import java.util.Optional;
 
 /**
  * Trains a {@link MultiTaskNetwork} for a number of epochs, with what a long run needs: validation after
- * every epoch, a {@link TrainingHistory}, {@link EarlyStopping} that keeps the best network, and
- * {@link Checkpoints} from which a crashed run resumes exactly.
+ * every epoch, a {@link TrainingHistory}, {@link EarlyStopping} that keeps the best network, a divergence
+ * guard that stops a run whose loss explodes ({@link Builder#divergenceFactor}), and {@link Checkpoints} from
+ * which a crashed run resumes exactly.
  *
  * <pre>{@code
  * Trainer trainer = Trainer.builder()
@@ -53,11 +54,15 @@ public final class Trainer {
     private static final Logger log = LoggerFactory.getLogger(Trainer.class);
     private static final String STATE_ENTRY = "trainer.json";
 
+    /** The default divergence factor: a task's epoch loss may reach a million times its first epoch's. */
+    public static final double DEFAULT_DIVERGENCE_FACTOR = 1e6;
+
     private final int epochs;
     private final MultiDataSetIterator validation;
     private final EarlyStopping earlyStopping;
     private final Checkpoints checkpoints;
     private final List<TrainingListener> listeners;
+    private final DivergenceGuard divergence;
 
     private Trainer(Builder b) {
         this.epochs = b.epochs;
@@ -65,6 +70,7 @@ public final class Trainer {
         this.earlyStopping = b.earlyStopping;
         this.checkpoints = b.checkpoints;
         this.listeners = List.copyOf(b.listeners);
+        this.divergence = new DivergenceGuard(b.divergenceFactor);
     }
 
     /**
@@ -162,11 +168,20 @@ public final class Trainer {
         List<TrainingListener> all = new ArrayList<>(network.listeners());
         all.addAll(listeners);
         all.forEach(l -> l.onFitStart(network, Math.max(remaining, 0)));
+        if (divergence.active() && earlyStopping == null && run.lowest == null) {
+            run.lowest = NetworkSnapshot.of(network);   // the best so far, should the first epoch diverge
+        }
         while (!run.stopped && network.epochCount() < run.lastEpoch) {
-            EpochRecord record = epoch(network, train, all);
+            EpochRecord record = epoch(network, train, all, run.firstLoss);
             run.history.add(record);
-            if (earlyStopping != null) {
+            run.divergence = divergence.check(run.firstLoss, record);
+            if (run.divergence != null) {
+                run.stopped = true;
+                log.warn(run.divergence);
+            } else if (earlyStopping != null) {
                 watch(run, record);
+            } else if (divergence.active()) {
+                keepLowest(run, record);
             }
             for (TrainingListener l : all) {
                 l.onEpochEnd(network, record);
@@ -176,10 +191,15 @@ public final class Trainer {
             }
         }
         all.forEach(l -> l.onFitEnd(network, run.history));
-        return new TrainingResult(network, run.history, best(run), run.bestEpoch(), run.stopped);
+        if (run.divergence != null && earlyStopping == null && run.lowest != null) {
+            return new TrainingResult(network, run.history, run.lowest.restoreCopy(network), run.lowest.epoch(), true,
+                    run.divergence);
+        }
+        return new TrainingResult(network, run.history, best(run), run.bestEpoch(), run.stopped, run.divergence);
     }
 
-    private EpochRecord epoch(MultiTaskNetwork network, MultiDataSetIterator train, List<TrainingListener> all) {
+    private EpochRecord epoch(MultiTaskNetwork network, MultiDataSetIterator train, List<TrainingListener> all,
+                              Map<String, double[]> firstLoss) {
         int epoch = network.epochCount();
         if (checkpoints != null) {
             Nd4j.getRandom().setSeed(epochSeed(network, epoch));
@@ -199,6 +219,7 @@ public final class Trainer {
                 l.onStep(network, step);
             }
             totals.add(step);
+            divergence.recordFirst(firstLoss, step);
         }
         if (totals.steps() == 0) {
             log.warn("epoch {}: the training iterator gave no minibatch", epoch);
@@ -218,6 +239,18 @@ public final class Trainer {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("epoch " + epoch + ", minibatch " + minibatch + " (both counted from 0): "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** Keeps a snapshot of the epoch with the lowest training loss summed over the tasks, for the divergence guard. */
+    private static void keepLowest(Run run, EpochRecord record) {
+        double total = 0;
+        for (double loss : record.trainLoss().values()) {
+            total += Double.isNaN(loss) ? 0 : loss;
+        }
+        if (total < run.lowestLoss) {
+            run.lowestLoss = total;
+            run.lowest = NetworkSnapshot.of(run.network);
         }
     }
 
@@ -294,7 +327,11 @@ public final class Trainer {
         int bestEpoch;
         int sinceBest;
         boolean stopped;
+        String divergence;
         Path bestFile;
+        final Map<String, double[]> firstLoss = new LinkedHashMap<>();
+        NetworkSnapshot lowest;
+        double lowestLoss = Double.POSITIVE_INFINITY;
 
         Run(MultiTaskNetwork network, int lastEpoch) {
             this(network, lastEpoch, new TrainingHistory());
@@ -319,6 +356,11 @@ public final class Trainer {
             n.put("bestEpoch", bestEpoch);
             n.put("sinceBest", sinceBest);
             n.put("stopped", stopped);
+            if (divergence != null) {
+                n.put("divergence", divergence);
+            }
+            ObjectNode first = n.putObject("firstLoss");
+            firstLoss.forEach((task, v) -> first.putArray(task).add(Double.toString(v[0])).add(Double.toString(v[1])));
             ObjectNode ref = n.putObject("reference");
             reference.forEach((task, v) -> ref.put(task, Double.toString(v)));
             n.put("history", history.toCsv());
@@ -337,6 +379,11 @@ public final class Trainer {
             run.bestEpoch = n.get("bestEpoch").asInt();
             run.sinceBest = n.get("sinceBest").asInt();
             run.stopped = n.get("stopped").asBoolean();
+            run.divergence = n.has("divergence") ? n.get("divergence").asText() : null;
+            if (n.has("firstLoss")) {
+                n.get("firstLoss").fields().forEachRemaining(e -> run.firstLoss.put(e.getKey(), new double[]{
+                        Double.parseDouble(e.getValue().get(0).asText()), Double.parseDouble(e.getValue().get(1).asText())}));
+            }
             n.get("reference").fields().forEachRemaining(e -> run.reference.put(e.getKey(),
                     Double.parseDouble(e.getValue().asText())));
             return run;
@@ -350,8 +397,31 @@ public final class Trainer {
         private EarlyStopping earlyStopping;
         private Checkpoints checkpoints;
         private final List<TrainingListener> listeners = new ArrayList<>();
+        private double divergenceFactor = DEFAULT_DIVERGENCE_FACTOR;
 
         private Builder() {
+        }
+
+        /**
+         * The divergence guard: after every epoch, a task whose training loss exceeds its loss at the run's first
+         * step with a label for it by more than {@code factor} stops the run, with a warning naming the task, the
+         * epoch and both losses ({@link TrainingResult#divergence()}). The result's best network is then the
+         * early-stopping best, or without early stopping the network of the epoch with the lowest training loss
+         * summed over the tasks, or the network the run started from when no epoch came before the divergence
+         * (kept in memory, from the start of this run or of its resumption).
+         *
+         * @param factor more than 1; {@link #DEFAULT_DIVERGENCE_FACTOR} by default, {@code Double.POSITIVE_INFINITY}
+         *               switches the guard off
+         * @return this builder
+         * @throws IllegalArgumentException when {@code factor} is NaN or not above 1
+         */
+        public Builder divergenceFactor(double factor) {
+            if (!(factor > 1)) {
+                throw new IllegalArgumentException("the divergence factor must be > 1 (Double.POSITIVE_INFINITY switches"
+                        + " the guard off), got " + factor);
+            }
+            this.divergenceFactor = factor;
+            return this;
         }
 
         /**
