@@ -4,20 +4,15 @@ import org.mtl4j.core.io.ModelFile;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
-import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -104,7 +99,7 @@ public final class Trainer {
                     + checkpoints.list().size() + " checkpoint(s), the newest " + checkpoints.latest().get().getFileName()
                     + ": resume them with Trainer.resume or fitOrResume, or choose an empty folder");
         }
-        return run(new Run(network, network.epochCount() + epochs), train);
+        return run(new TrainerRun(network, network.epochCount() + epochs), train);
     }
 
     /**
@@ -126,7 +121,7 @@ public final class Trainer {
         }
         File file = latest.get().toFile();
         MultiTaskNetwork network = ModelFile.load(file);
-        Run run = Run.fromJson(network, ModelFile.readExtra(file, STATE_ENTRY), file);
+        TrainerRun run = TrainerRun.fromJson(network, ModelFile.readExtra(file, STATE_ENTRY), file);
         if (!Double.isNaN(run.bestScore) && Files.isRegularFile(checkpoints.bestFile())) {
             run.bestFile = checkpoints.bestFile();
         }
@@ -154,7 +149,7 @@ public final class Trainer {
         return fit(network, train);
     }
 
-    private TrainingResult run(Run run, MultiDataSetIterator train) {
+    private TrainingResult run(TrainerRun run, MultiDataSetIterator train) {
         MultiTaskNetwork network = run.network;
         Objects.requireNonNull(train, "train");
         int remaining = run.lastEpoch - network.epochCount();
@@ -243,7 +238,7 @@ public final class Trainer {
     }
 
     /** Keeps a snapshot of the epoch with the lowest training loss summed over the tasks, for the divergence guard. */
-    private static void keepLowest(Run run, EpochRecord record) {
+    private static void keepLowest(TrainerRun run, EpochRecord record) {
         double total = 0;
         for (double loss : record.trainLoss().values()) {
             total += Double.isNaN(loss) ? 0 : loss;
@@ -254,7 +249,7 @@ public final class Trainer {
         }
     }
 
-    private void watch(Run run, EpochRecord record) {
+    private void watch(TrainerRun run, EpochRecord record) {
         double score = earlyStopping.score(record, run.network.tasks(), run.reference);
         if (earlyStopping.improves(score, run.bestScore)) {
             run.bestScore = score;
@@ -268,7 +263,7 @@ public final class Trainer {
         }
     }
 
-    private void saveBest(Run run) {
+    private void saveBest(TrainerRun run) {
         try {
             if (run.bestFile == null) {
                 if (checkpoints != null) {
@@ -284,7 +279,7 @@ public final class Trainer {
         }
     }
 
-    private MultiTaskNetwork best(Run run) {
+    private MultiTaskNetwork best(TrainerRun run) {
         if (earlyStopping == null || run.bestEpoch == run.network.epochCount() || run.bestFile == null) {
             return run.network;
         }
@@ -299,7 +294,7 @@ public final class Trainer {
         }
     }
 
-    private void save(Run run) {
+    private void save(TrainerRun run) {
         int epoch = run.network.epochCount();
         Path file = checkpoints.file(epoch);
         try {
@@ -315,79 +310,6 @@ public final class Trainer {
     static long epochSeed(MultiTaskNetwork network, int epoch) {
         long seed = network.graph().getConfiguration().getDefaultConfiguration().getSeed();
         return seed * 0x9E3779B97F4A7C15L + epoch;
-    }
-
-    /** One run's state: what a checkpoint saves beside the network. */
-    private static final class Run {
-        final MultiTaskNetwork network;
-        final int lastEpoch;
-        final TrainingHistory history;
-        final Map<String, Double> reference = new LinkedHashMap<>();
-        double bestScore = Double.NaN;
-        int bestEpoch;
-        int sinceBest;
-        boolean stopped;
-        String divergence;
-        Path bestFile;
-        final Map<String, double[]> firstLoss = new LinkedHashMap<>();
-        NetworkSnapshot lowest;
-        double lowestLoss = Double.POSITIVE_INFINITY;
-
-        Run(MultiTaskNetwork network, int lastEpoch) {
-            this(network, lastEpoch, new TrainingHistory());
-        }
-
-        Run(MultiTaskNetwork network, int lastEpoch, TrainingHistory history) {
-            this.network = network;
-            this.lastEpoch = lastEpoch;
-            this.history = history;
-            this.bestEpoch = network.epochCount();
-        }
-
-        int bestEpoch() {
-            return bestEpoch;
-        }
-
-        byte[] toJson() throws IOException {
-            ObjectMapper mapper = new ObjectMapper();
-            ObjectNode n = mapper.createObjectNode();
-            n.put("lastEpoch", lastEpoch);
-            n.put("bestScore", Double.toString(bestScore));
-            n.put("bestEpoch", bestEpoch);
-            n.put("sinceBest", sinceBest);
-            n.put("stopped", stopped);
-            if (divergence != null) {
-                n.put("divergence", divergence);
-            }
-            ObjectNode first = n.putObject("firstLoss");
-            firstLoss.forEach((task, v) -> first.putArray(task).add(Double.toString(v[0])).add(Double.toString(v[1])));
-            ObjectNode ref = n.putObject("reference");
-            reference.forEach((task, v) -> ref.put(task, Double.toString(v)));
-            n.put("history", history.toCsv());
-            return mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(n);
-        }
-
-        static Run fromJson(MultiTaskNetwork network, byte[] json, File file) throws IOException {
-            JsonNode n = new ObjectMapper().readTree(new String(json, StandardCharsets.UTF_8));
-            for (String field : List.of("lastEpoch", "bestScore", "bestEpoch", "sinceBest", "stopped", "history")) {
-                if (!n.has(field)) {
-                    throw new IOException(file + ": the trainer state has no \"" + field + "\"; the checkpoint is damaged");
-                }
-            }
-            Run run = new Run(network, n.get("lastEpoch").asInt(), TrainingHistory.fromCsv(n.get("history").asText()));
-            run.bestScore = Double.parseDouble(n.get("bestScore").asText());
-            run.bestEpoch = n.get("bestEpoch").asInt();
-            run.sinceBest = n.get("sinceBest").asInt();
-            run.stopped = n.get("stopped").asBoolean();
-            run.divergence = n.has("divergence") ? n.get("divergence").asText() : null;
-            if (n.has("firstLoss")) {
-                n.get("firstLoss").fields().forEachRemaining(e -> run.firstLoss.put(e.getKey(), new double[]{
-                        Double.parseDouble(e.getValue().get(0).asText()), Double.parseDouble(e.getValue().get(1).asText())}));
-            }
-            n.get("reference").fields().forEachRemaining(e -> run.reference.put(e.getKey(),
-                    Double.parseDouble(e.getValue().asText())));
-            return run;
-        }
     }
 
     /** Configures a {@link Trainer}. */
