@@ -1,8 +1,6 @@
 package org.mtl4j.losses;
 
 import java.io.IOException;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
@@ -11,6 +9,7 @@ import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
 import org.mtl4j.core.graph.ParamLayout;
+import org.mtl4j.core.testing.ContractChecks;
 import org.mtl4j.core.testing.RandomData;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -307,21 +306,8 @@ class GradNormTest {
 
     @Test
     void theDefaultGradientKindIsLeftUnsetInJsonAndAnExplicitOneStaysExplicit() throws IOException {
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        GradNorm auto = new GradNorm();
-        GradNorm explicit = GradNorm.builder().gradients(SharedGradients.LAST_SHARED_LAYER).build();
-        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), GradNorm.class));
-        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), GradNorm.class));
-        assertNotEquals(auto, explicit);
-        assertEquals(SharedGradients.LAST_SHARED_LAYER, auto.gradients(), "the paper's kind on one representation");
-        assertEquals(SharedGradients.LAST_SHARED_LAYER, auto.gradients(true));
-        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
-        assertEquals(SharedGradients.LAST_SHARED_LAYER, explicit.gradients(false), "an explicit kind is kept");
-        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
-        assertEquals(explicit, mapper.readValue(json, GradNorm.class), "a saved explicit kind stays explicit");
-        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"LAST_SHARED_LAYER\"", "\"gradients\":null");
-        assertNotEquals(json, unset);
-        assertEquals(auto, mapper.readValue(unset, GradNorm.class), "a saved null kind is not set");
+        ContractChecks.assertDefaultGradientKindFollowsTheNetwork(new GradNorm(),
+                GradNorm.builder().gradients(SharedGradients.LAST_SHARED_LAYER).build(), SharedGradients.LAST_SHARED_LAYER);
     }
 
     @Test

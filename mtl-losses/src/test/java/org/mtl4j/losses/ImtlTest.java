@@ -1,8 +1,6 @@
 package org.mtl4j.losses;
 
 import java.io.IOException;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -11,6 +9,7 @@ import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.testing.ContractChecks;
 import org.mtl4j.core.testing.RandomData;
 import org.mtl4j.core.testing.RecordingCombinator;
 import org.mtl4j.core.testing.TestModels;
@@ -319,20 +318,7 @@ class ImtlTest {
 
     @Test
     void theDefaultGradientKindIsLeftUnsetInJsonAndAnExplicitOneStaysExplicit() throws IOException {
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        Imtl auto = new Imtl();
-        Imtl explicit = Imtl.builder().gradients(SharedGradients.REPRESENTATION).build();
-        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), Imtl.class));
-        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), Imtl.class));
-        assertNotEquals(auto, explicit);
-        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(), "the paper's kind on one representation");
-        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(true));
-        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
-        assertEquals(SharedGradients.REPRESENTATION, explicit.gradients(false), "an explicit kind is kept");
-        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
-        assertEquals(explicit, mapper.readValue(json, Imtl.class), "a saved explicit kind stays explicit");
-        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"REPRESENTATION\"", "\"gradients\":null");
-        assertNotEquals(json, unset);
-        assertEquals(auto, mapper.readValue(unset, Imtl.class), "a saved null kind is not set");
+        ContractChecks.assertDefaultGradientKindFollowsTheNetwork(new Imtl(),
+                Imtl.builder().gradients(SharedGradients.REPRESENTATION).build(), SharedGradients.REPRESENTATION);
     }
 }

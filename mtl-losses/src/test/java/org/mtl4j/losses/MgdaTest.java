@@ -1,8 +1,6 @@
 package org.mtl4j.losses;
 
 import java.io.IOException;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.SharedGradients;
@@ -10,6 +8,7 @@ import org.mtl4j.core.StepResult;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.testing.ContractChecks;
 import org.mtl4j.core.testing.RecordingCombinator;
 import org.mtl4j.core.testing.TestModels;
 import org.nd4j.linalg.activations.Activation;
@@ -21,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -298,20 +296,7 @@ class MgdaTest {
 
     @Test
     void theDefaultGradientKindIsLeftUnsetInJsonAndAnExplicitOneStaysExplicit() throws IOException {
-        ObjectMapper mapper = NeuralNetConfiguration.mapper();
-        Mgda auto = new Mgda();
-        Mgda explicit = Mgda.builder().gradients(SharedGradients.REPRESENTATION).build();
-        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), Mgda.class));
-        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), Mgda.class));
-        assertNotEquals(auto, explicit);
-        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(), "the paper's kind on one representation");
-        assertEquals(SharedGradients.REPRESENTATION, auto.gradients(true));
-        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
-        assertEquals(SharedGradients.REPRESENTATION, explicit.gradients(false), "an explicit kind is kept");
-        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
-        assertEquals(explicit, mapper.readValue(json, Mgda.class), "a saved explicit kind stays explicit");
-        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"REPRESENTATION\"", "\"gradients\":null");
-        assertNotEquals(json, unset);
-        assertEquals(auto, mapper.readValue(unset, Mgda.class), "a saved null kind is not set");
+        ContractChecks.assertDefaultGradientKindFollowsTheNetwork(new Mgda(),
+                Mgda.builder().gradients(SharedGradients.REPRESENTATION).build(), SharedGradients.REPRESENTATION);
     }
 }

@@ -2,7 +2,9 @@ package org.mtl4j.core.testing;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.junit.jupiter.params.provider.Arguments;
+import org.mtl4j.core.LossCombinator;
 import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharedGradients;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskWeights;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -24,6 +26,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -49,6 +52,35 @@ public final class ContractChecks {
         } catch (IOException e) {
             fail(config + " does not round-trip through DL4J's JSON mapper: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Asserts what a combinator whose paper reads one representation's gradients does by default: {@code auto}
+     * leaves its kind unset (it reads {@code paper} where every task reads one representation and
+     * {@link SharedGradients#SHARED_PARAMETERS} otherwise), {@code explicit} keeps {@code paper} on any network,
+     * and both survive DL4J's JSON mapper: an explicit kind stays explicit and a null kind comes back unset.
+     *
+     * @param auto     the combinator as its no-argument constructor makes it
+     * @param explicit the same with its kind set to {@code paper} explicitly
+     * @param paper    the paper's kind
+     * @throws IOException when the JSON cannot be written or read
+     */
+    public static void assertDefaultGradientKindFollowsTheNetwork(LossCombinator auto, LossCombinator explicit,
+                                                                  SharedGradients paper) throws IOException {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        Class<? extends LossCombinator> type = auto.getClass();
+        assertEquals(auto, mapper.readValue(mapper.writeValueAsString(auto), type));
+        assertEquals(explicit, mapper.readValue(mapper.writeValueAsString(explicit), type));
+        assertNotEquals(auto, explicit);
+        assertEquals(paper, auto.gradients(), "the paper's kind on one representation");
+        assertEquals(paper, auto.gradients(true));
+        assertEquals(SharedGradients.SHARED_PARAMETERS, auto.gradients(false), "any network serves the fallback");
+        assertEquals(paper, explicit.gradients(false), "an explicit kind is kept");
+        String json = mapper.writeValueAsString(explicit).replace("{", "{\"unknownField\":1,");
+        assertEquals(explicit, mapper.readValue(json, type), "a saved explicit kind stays explicit");
+        String unset = json.replaceAll("\"gradients\"\\s*:\\s*\"" + paper + "\"", "\"gradients\":null");
+        assertNotEquals(json, unset);
+        assertEquals(auto, mapper.readValue(unset, type), "a saved null kind is not set");
     }
 
     /**
