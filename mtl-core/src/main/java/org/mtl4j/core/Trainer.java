@@ -1,6 +1,7 @@
 package org.mtl4j.core;
 
 import org.mtl4j.core.io.ModelFile;
+import org.mtl4j.core.io.NetworkState;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
@@ -164,7 +165,7 @@ public final class Trainer {
         all.addAll(listeners);
         all.forEach(l -> l.onFitStart(network, Math.max(remaining, 0)));
         if (divergence.active() && earlyStopping == null && run.lowest == null) {
-            run.lowest = NetworkSnapshot.of(network);   // the best so far, should the first epoch diverge
+            run.lowest = NetworkState.of(network);   // the best so far, should the first epoch diverge
         }
         while (!run.stopped && network.epochCount() < run.lastEpoch) {
             EpochRecord record = epoch(network, train, all, run.firstLoss);
@@ -187,7 +188,7 @@ public final class Trainer {
         }
         all.forEach(l -> l.onFitEnd(network, run.history));
         if (run.divergence != null && earlyStopping == null && run.lowest != null) {
-            return new TrainingResult(network, run.history, run.lowest.restoreCopy(network), run.lowest.epoch(), true,
+            return new TrainingResult(network, run.history, copyAt(network, run.lowest), run.lowest.epoch(), true,
                     run.divergence);
         }
         return new TrainingResult(network, run.history, best(run), run.bestEpoch(), run.stopped, run.divergence);
@@ -237,6 +238,24 @@ public final class Trainer {
         }
     }
 
+    /** A separate network (a saved and loaded copy of {@code network}) in {@code state}. */
+    private static MultiTaskNetwork copyAt(MultiTaskNetwork network, NetworkState state) {
+        File file = null;
+        try {
+            file = Files.createTempFile("mtl4j-best", ".mtl4j").toFile();
+            network.save(file);
+            MultiTaskNetwork copy = ModelFile.load(file);
+            state.applyTo(copy, true);
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy the network through a temporary model file", e);
+        } finally {
+            if (file != null) {
+                file.delete();
+            }
+        }
+    }
+
     /** Keeps a snapshot of the epoch with the lowest training loss summed over the tasks, for the divergence guard. */
     private static void keepLowest(TrainerRun run, EpochRecord record) {
         double total = 0;
@@ -245,7 +264,7 @@ public final class Trainer {
         }
         if (total < run.lowestLoss) {
             run.lowestLoss = total;
-            run.lowest = NetworkSnapshot.of(run.network);
+            run.lowest = NetworkState.of(run.network);
         }
     }
 

@@ -1,5 +1,6 @@
 package org.mtl4j.core;
 
+import org.mtl4j.core.io.NetworkState;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
@@ -26,7 +27,7 @@ final class TrainerRun {
     String divergence;
     Path bestFile;
     final Map<String, double[]> firstLoss = new LinkedHashMap<>();
-    NetworkSnapshot lowest;
+    NetworkState lowest;
     double lowestLoss = Double.POSITIVE_INFINITY;
 
     TrainerRun(MultiTaskNetwork network, int lastEpoch) {

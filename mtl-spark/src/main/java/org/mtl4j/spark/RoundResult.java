@@ -3,6 +3,7 @@ package org.mtl4j.spark;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskLosses;
 import org.mtl4j.core.TaskWeights;
+import org.mtl4j.core.io.NetworkState;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ final class RoundResult implements Serializable {
     }
 
     /** Worker {@code worker}'s round: its final state and the steps it took. */
-    static RoundResult of(int worker, ModelState end, StepResult[] steps) {
+    static RoundResult of(int worker, NetworkState end, StepResult[] steps) {
         RoundResult r = new RoundResult();
         r.workers = 1;
         r.maxSteps = steps.length;

@@ -12,6 +12,7 @@ import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
 import org.mtl4j.core.TrainingHistory;
 import org.mtl4j.core.TrainingListener;
+import org.mtl4j.core.io.NetworkState;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,7 +144,7 @@ public final class SparkTrainer {
         Objects.requireNonNull(network, "network");
         Objects.requireNonNull(train, "train");
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(train.context());
-        ModelState before = ModelState.of(network);
+        NetworkState before = NetworkState.of(network);
         Broadcast<byte[]> model = sc.broadcast(WorkerNetworks.toBytes(network));
         String runId = UUID.randomUUID().toString();
         JavaPairRDD<Long, MultiDataSet> data = partition(train, sc).persist(storageLevel);
@@ -210,7 +211,7 @@ public final class SparkTrainer {
 
     private TaskEvaluations evaluate(MultiTaskNetwork network, JavaRDD<MultiDataSet> data, boolean includeAuxiliary,
                                      JavaSparkContext sc, Broadcast<byte[]> model, String runId) {
-        Broadcast<ModelState> state = sc.broadcast(ModelState.of(network));
+        Broadcast<NetworkState> state = sc.broadcast(NetworkState.of(network));
         try {
             WorkerTasks.PartialEvaluation merged = data
                     .mapPartitions(new WorkerTasks.Evaluate(new WorkerTasks.Start(model, runId, state), includeAuxiliary))
@@ -236,8 +237,8 @@ public final class SparkTrainer {
         List<String> names = network.taskNames();
         EpochTotals totals = new EpochTotals(names.size());
         for (int r = 0; r < rounds; r++) {
-            ModelState state = ModelState.of(network);
-            Broadcast<ModelState> broadcast = sc.broadcast(state);
+            NetworkState state = NetworkState.of(network);
+            Broadcast<NetworkState> broadcast = sc.broadcast(state);
             RoundResult sum;
             try {
                 sum = data.mapPartitions(new WorkerTasks.Round(new WorkerTasks.Start(model, runId, broadcast), r,
@@ -249,7 +250,7 @@ public final class SparkTrainer {
             if (sum.workers == 0) {
                 continue;
             }
-            new ModelState(RoundResult.mean(sum.params, sum.workers),
+            new NetworkState(RoundResult.mean(sum.params, sum.workers),
                     averageUpdaterState ? RoundResult.mean(sum.updater, sum.workers) : state.updater(),
                     network.losses().mergeStates(state.combinator(), sum.combinatorStates()),
                     state.iteration() + sum.maxSteps, epoch)

@@ -2,6 +2,7 @@ package org.mtl4j.spark;
 
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.io.ModelFile;
+import org.mtl4j.core.io.NetworkState;
 
 import java.io.File;
 import java.io.IOException;
@@ -14,7 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The networks of one executor JVM, rebuilt from the broadcast model file once and then reused across
- * rounds: a task borrows one, sets the round's {@link ModelState} into it, and gives it back. Networks are
+ * rounds: a task borrows one, sets the round's {@link NetworkState} into it, and gives it back. Networks are
  * not thread-safe, so concurrent tasks of the executor each borrow their own. Only the networks of the
  * newest training run are kept.
  */

@@ -7,6 +7,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.StepResult;
 import org.mtl4j.core.TaskEvaluations;
+import org.mtl4j.core.io.NetworkState;
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -29,7 +30,7 @@ final class WorkerTasks {
     }
 
     /** The model, run and state a worker task starts from. */
-    record Start(Broadcast<byte[]> model, String runId, Broadcast<ModelState> state) implements Serializable {
+    record Start(Broadcast<byte[]> model, String runId, Broadcast<NetworkState> state) implements Serializable {
 
         MultiTaskNetwork borrow() {
             MultiTaskNetwork network = WorkerNetworks.borrow(runId, model.value());
@@ -68,7 +69,7 @@ final class WorkerTasks {
             for (int i = 0; i < steps.length; i++) {
                 steps[i] = network.fit(slice.get(i)._2());
             }
-            RoundResult result = RoundResult.of(TaskContext.getPartitionId(), ModelState.of(network), steps);
+            RoundResult result = RoundResult.of(TaskContext.getPartitionId(), NetworkState.of(network), steps);
             start.giveBack(network);
             return List.of(result).iterator();
         }

@@ -1,4 +1,4 @@
-package org.mtl4j.spark;
+package org.mtl4j.core.io;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.mtl4j.core.MultiTaskNetwork;
@@ -9,23 +9,43 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.io.Serializable;
 
 /**
- * Everything of a network that changes while it trains, as plain numbers: the flat parameters, the flat
- * updater state, the combinator's state and the iteration and epoch counts. The driver broadcasts one per
- * averaging round; a worker sets it into its copy of the network.
+ * Everything of a network that changes while it trains, as plain numbers: the flat parameters, the flat updater
+ * state, the combinator's state and the iteration and epoch counts. Set into a network built from the same
+ * configuration, it puts that network exactly where the original was (values travel as doubles, which hold
+ * float and double parameters exactly). mtl-spark broadcasts one per averaging round; the trainer keeps one of
+ * the best epoch for its divergence guard.
+ *
+ * @param params     the flat parameters
+ * @param updater    the flat updater state (empty when the updater keeps none)
+ * @param combinator the combinator's {@link org.mtl4j.core.LossCombinator#state() state}
+ * @param iteration  the iteration count
+ * @param epoch      the epoch count
+ * @serial exclude
  */
-record ModelState(double[] params, double[] updater, double[] combinator, int iteration, int epoch)
+public record NetworkState(double[] params, double[] updater, double[] combinator, int iteration, int epoch)
         implements Serializable {
 
-    /** The network's current state (copies). */
-    static ModelState of(MultiTaskNetwork network) {
+    /**
+     * The network's current state.
+     *
+     * @param network the network, between steps
+     * @return copies of its parameters, updater state, combinator state and counts
+     */
+    public static NetworkState of(MultiTaskNetwork network) {
         INDArray view = updaterView(network);
-        return new ModelState(network.params().castTo(DataType.DOUBLE).toDoubleVector(),
+        return new NetworkState(network.params().castTo(DataType.DOUBLE).toDoubleVector(),
                 view == null ? new double[0] : view.castTo(DataType.DOUBLE).toDoubleVector(),
                 network.losses().state().clone(), network.iterationCount(), network.epochCount());
     }
 
-    /** Sets this state into {@code network}; the updater state only when {@code withUpdater}. */
-    void applyTo(MultiTaskNetwork network, boolean withUpdater) {
+    /**
+     * Sets this state into {@code network}.
+     *
+     * @param network     a network of the same configuration
+     * @param withUpdater whether the updater state is set too (otherwise the network keeps its own)
+     * @throws IllegalStateException when the network holds another number of parameters or updater values
+     */
+    public void applyTo(MultiTaskNetwork network, boolean withUpdater) {
         assign(network.params(), params, "parameters");
         if (withUpdater) {
             INDArray view = updaterView(network);
