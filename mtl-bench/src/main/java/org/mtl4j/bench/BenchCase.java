@@ -17,6 +17,7 @@ import org.mtl4j.core.SharedTrunk;
 import org.mtl4j.core.SharingStrategy;
 import org.mtl4j.core.Task;
 import org.mtl4j.core.TaskKind;
+import org.mtl4j.core.accel.Acceleration;
 import org.mtl4j.core.graph.NetworkGraph;
 import org.mtl4j.sharing.Columns;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -279,6 +280,8 @@ public final class BenchCase {
         }
         ComputationGraph baseline = new ComputationGraph(graph.setOutputs(names).build());
         baseline.init();
+        // the same native layer implementations as the mtl4j side, which installs them in init()
+        Acceleration.install(baseline);
         return baseline;
     }
 

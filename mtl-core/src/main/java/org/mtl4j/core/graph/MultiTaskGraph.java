@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.mtl4j.core.accel.Acceleration;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
 import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
@@ -37,6 +38,19 @@ public class MultiTaskGraph extends ComputationGraph {
      */
     public MultiTaskGraph(ComputationGraphConfiguration configuration) {
         super(configuration);
+    }
+
+    /**
+     * Initialises the graph as DL4J does, then puts native implementations under its layers where the natives
+     * have them ({@link Acceleration#install(ComputationGraph)}).
+     *
+     * @param parameters             the parameters to use, or null to initialise them
+     * @param cloneParametersArray whether to copy {@code parameters}
+     */
+    @Override
+    public void init(INDArray parameters, boolean cloneParametersArray) {
+        super.init(parameters, cloneParametersArray);
+        Acceleration.install(this);
     }
 
     /**
