@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.Field;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
@@ -47,7 +48,8 @@ import java.util.Set;
  *       deconvolution) keep DL4J's code.</li>
  *   <li>Nothing is installed unless the natives have oneDNN ({@link #oneDnnAvailable()}): the plain
  *       {@code linux-x86_64} build runs exactly as before.</li>
- *   <li>{@code -Dmtl4j.acceleration=off} turns all of it off (see {@link #PROPERTY}).</li>
+ *   <li>{@code -Dmtl4j.acceleration=off} turns all of it off, {@code -Dmtl4j.acceleration=convolution}
+ *       installs the convolution helpers only (see {@link #PROPERTY}).</li>
  * </ul>
  *
  * <p>mtl4j calls this for every network it builds or loads; call it yourself on a plain DL4J network to get
@@ -56,12 +58,13 @@ import java.util.Set;
 public final class Acceleration {
 
     /**
-     * The system property that turns acceleration off: {@code off} (or {@code false}) keeps DL4J's Java code
-     * everywhere; {@code auto}, the default, installs what the natives support.
+     * The system property that chooses what is accelerated: {@code auto}, the default, installs every kind the
+     * natives support; {@code off} keeps DL4J's Java code everywhere; a comma-separated list of {@link Kind}
+     * names ({@code convolution,batch_normalization}) installs those kinds only.
      */
     public static final String PROPERTY = "mtl4j.acceleration";
 
-    /** What a native implementation can be put under. */
+    /** What a native implementation can be put under; {@link #PROPERTY} names them in lower case. */
     public enum Kind {
         /** DL4J's {@code ConvolutionLayer} (2-d). */
         CONVOLUTION,
@@ -132,7 +135,7 @@ public final class Acceleration {
     }
 
     /**
-     * The kinds this process accelerates: empty when {@link #PROPERTY} is {@code off}, else every kind when
+     * The kinds this process accelerates: those {@link #PROPERTY} names (every kind by default) when
      * {@link #oneDnnAvailable()}, else none.
      *
      * @return the kinds, read once per process
@@ -193,16 +196,26 @@ public final class Acceleration {
         return new Report(counts);
     }
 
-    /** The kinds for a property value and the natives' oneDNN support; an unknown value is refused. */
+    /**
+     * The kinds for a property value and the natives' oneDNN support: {@code auto} (or empty) all, {@code off}
+     * none, else a comma-separated list of kind names (case-insensitive); an unknown value is refused.
+     */
     static Set<Kind> kinds(String property, boolean oneDnn) {
         String v = property.trim().toLowerCase(Locale.ROOT);
-        if (v.equals("off") || v.equals("false")) {
-            return Collections.unmodifiableSet(EnumSet.noneOf(Kind.class));
+        Set<Kind> chosen = EnumSet.noneOf(Kind.class);
+        if (v.equals("auto") || v.isEmpty()) {
+            chosen = EnumSet.allOf(Kind.class);
+        } else if (!v.equals("off")) {
+            for (String name : v.split(",")) {
+                try {
+                    chosen.add(Kind.valueOf(name.trim().toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("-D" + PROPERTY + "=" + property + " is not understood; use"
+                            + " auto, off or a comma-separated list of " + Arrays.toString(Kind.values()), e);
+                }
+            }
         }
-        if (!v.equals("auto") && !v.equals("true") && !v.isEmpty()) {
-            throw new IllegalArgumentException("-D" + PROPERTY + "=" + property + " is not understood; use auto or off");
-        }
-        return Collections.unmodifiableSet(oneDnn ? EnumSet.allOf(Kind.class) : EnumSet.noneOf(Kind.class));
+        return Collections.unmodifiableSet(oneDnn ? chosen : EnumSet.noneOf(Kind.class));
     }
 
     /** Whether a backend name and libnd4j build information describe the CPU backend with oneDNN. */

@@ -70,10 +70,13 @@ class AccelerationTest {
         assertEquals(EnumSet.allOf(Kind.class), Acceleration.kinds("auto", true));
         assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("auto", false));
         assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds(" OFF ", true));
-        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("false", true));
+        assertEquals(EnumSet.of(Kind.CONVOLUTION, Kind.BATCH_NORMALIZATION),
+                Acceleration.kinds("convolution, Batch_Normalization", true));
+        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("convolution", false));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Acceleration.kinds("fast", true));
-        assertEquals("-Dmtl4j.acceleration=fast is not understood; use auto or off", e.getMessage());
+                () -> Acceleration.kinds("convolution,fast", true));
+        assertEquals("-Dmtl4j.acceleration=convolution,fast is not understood; use auto, off or a comma-separated"
+                + " list of [CONVOLUTION, POOLING, BATCH_NORMALIZATION]", e.getMessage());
     }
 
     @Test
