@@ -207,11 +207,12 @@ public final class BatchValidator {
     }
 
     private static boolean isZeroOne(INDArray mask) {
-        double ones = mask.sumNumber().doubleValue();
-        double squares = mask.mul(mask).sumNumber().doubleValue();
-        // with every value in [0, 1], sum(m) == sum(m^2) holds only when each value is 0 or 1
-        return Double.isFinite(ones) && ones == squares && mask.minNumber().doubleValue() >= 0
-                && mask.maxNumber().doubleValue() <= 1;
+        for (double x : values(mask)) {
+            if (x != 0 && x != 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private INDArray checkLabels(int t, INDArray labels, INDArray mask, long mb, INDArray features) {
@@ -260,21 +261,35 @@ public final class BatchValidator {
         if (!softmax && !(loss instanceof LossBinaryXENT)) {
             return;
         }
-        // per example (or per example and step): min, max and sum over the classes, zeroed where unlabelled
+        // one pass in Java over a copy of the values: a handful of ND4J reductions cost more on small batches
         INDArray labelled = mask == null ? null : rowMask(mask, labels);
-        INDArray min = perRow(labels.min(1), labelled);
-        INDArray max = perRow(labels.max(1), labelled);
-        boolean ok = min.minNumber().doubleValue() >= 0 && max.maxNumber().doubleValue() <= 1;
-        if (ok && softmax) {
-            INDArray offset = perRow(labels.sum(1), null).subi(1);
-            if (labelled != null) {
-                offset.muli(labelled);
+        double[] v = values(labels);
+        double[] rowLabelled = labelled == null ? null : values(labelled);
+        int classes = (int) labels.size(1);
+        int steps = labels.rank() == 3 ? (int) labels.size(2) : 1;
+        int rows = (int) labels.size(0) * steps;
+        for (int r = 0; r < rows; r++) {
+            if (rowLabelled != null && rowLabelled[r] == 0) {
+                continue;
             }
-            ok = offset.amaxNumber().doubleValue() <= SUM_TOLERANCE;
+            int base = (r / steps) * classes * steps + r % steps;   // c order: [example][class][step]
+            double sum = 0;
+            boolean ok = true;
+            for (int c = 0; c < classes; c++) {
+                double x = v[base + c * steps];
+                ok &= x >= 0 && x <= 1;
+                sum += x;
+            }
+            if (!ok || softmax && Math.abs(sum - 1) > SUM_TOLERANCE) {
+                throw new IllegalArgumentException(describeBadRow(t, labels, labelled, softmax));
+            }
         }
-        if (!ok) {
-            throw new IllegalArgumentException(describeBadRow(t, labels, labelled, softmax));
-        }
+    }
+
+    /** The values of {@code a} in c order, as doubles (a copy). */
+    private static double[] values(INDArray a) {
+        INDArray c = a.ordering() == 'c' && !a.isView() && a.data().length() == a.length() ? a : a.dup('c');
+        return c.data().asDouble();
     }
 
     /** 1 where an example (rank 2 labels: {@code [mb]}) or a step (rank 3: {@code [mb, time]}) is labelled. */
@@ -286,11 +301,6 @@ public final class BatchValidator {
             m = mask.reshape(mask.length());
         }
         return m.castTo(DataType.DOUBLE);
-    }
-
-    private static INDArray perRow(INDArray reduced, INDArray labelled) {
-        INDArray r = reduced.castTo(DataType.DOUBLE);   // a fresh reduction: safe to change in place
-        return labelled == null ? r : r.muli(labelled);
     }
 
     private String describeBadRow(int t, INDArray labels, INDArray labelled, boolean softmax) {
