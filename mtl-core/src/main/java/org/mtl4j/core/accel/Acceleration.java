@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNSubsamplingHelper;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
+import org.deeplearning4j.nn.layers.recurrent.LSTM;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,26 +29,32 @@ import java.util.Set;
 
 /**
  * Puts native implementations under the layers of a DL4J network: oneDNN convolution, max/average pooling and
- * batch normalisation where the ND4J natives are built with oneDNN. The layers' configurations, parameters,
- * JSON and saved files stay DL4J's own; only the code that runs them changes.
+ * batch normalisation where the ND4J natives are built with oneDNN, and libnd4j's fused LSTM on any CPU
+ * natives. The layers' configurations, parameters, JSON and saved files stay DL4J's own; only the code that
+ * runs them changes.
  *
  * <p>DL4J 1.0.0-M2.1 ships oneDNN helpers for these layers ({@code MKLDNNConvHelper},
  * {@code MKLDNNSubsamplingHelper}, {@code MKLDNNBatchNormHelper}) but never uses them: its
  * {@code HelperUtils.createHelper} returns null unless {@code -Dorg.eclipse.deeplearning4j.helpers.disable=false},
  * and then the helpers' support check looks for a class that M2.1 no longer has
  * ({@code org.nd4j.nativeblas.Nd4jCpu$Environment}), so they are dropped. {@link #install(ComputationGraph)}
- * sets the helper of each layer directly, as DL4J's own initialisation would have.
+ * sets the helper of each layer directly, as DL4J's own initialisation would have. DL4J's {@code LSTM} has
+ * the same hook (for cuDNN only); {@link FusedLstm} fills it with libnd4j's fused ops.
  *
  * <p>What runs where:
  * <ul>
- *   <li>The helpers run float networks only; in any other data type each call returns to DL4J's Java code
+ *   <li>The oneDNN helpers run float networks only; in any other data type each call returns to DL4J's Java code
  *       (the helper declines, as DL4J's contract allows).</li>
  *   <li>Exactly DL4J's {@code ConvolutionLayer}, {@code SubsamplingLayer} (max and average pooling; sum and
  *       p-norm pooling decline) and {@code BatchNormalization} (not with locked gamma and beta) get a helper,
  *       also inside frozen and other wrapper layers; their subclasses (1-d, 3-d, depthwise, separable,
  *       deconvolution) keep DL4J's code.</li>
- *   <li>Nothing is installed unless the natives have oneDNN ({@link #oneDnnAvailable()}): the plain
- *       {@code linux-x86_64} build runs exactly as before.</li>
+ *   <li>Exactly DL4J's {@code LSTM} (not {@code GravesLSTM}; also inside {@code LastTimeStep} and other
+ *       wrappers) gets a {@link FusedLstm}, in float and double; what it runs fused and what it hands back to
+ *       DL4J's Java code is in its Javadoc.</li>
+ *   <li>No oneDNN helper is installed unless the natives have oneDNN ({@link #oneDnnAvailable()}): with the
+ *       plain {@code linux-x86_64} build, convolution, pooling and batch normalisation run exactly as before.
+ *       Nothing is installed on a backend other than ND4J's CPU one.</li>
  *   <li>{@code -Dmtl4j.acceleration=off} turns all of it off, {@code -Dmtl4j.acceleration=convolution}
  *       installs the convolution helpers only (see {@link #PROPERTY}).</li>
  * </ul>
@@ -71,7 +78,9 @@ public final class Acceleration {
         /** DL4J's {@code SubsamplingLayer} (2-d pooling). */
         POOLING,
         /** DL4J's {@code BatchNormalization}. */
-        BATCH_NORMALIZATION
+        BATCH_NORMALIZATION,
+        /** DL4J's {@code LSTM}, on libnd4j's fused {@code lstmLayer} ops ({@link FusedLstm}). */
+        LSTM
     }
 
     /**
@@ -116,6 +125,7 @@ public final class Acceleration {
     private static final Field CONV_HELPER = field(ConvolutionLayer.class);
     private static final Field POOL_HELPER = field(SubsamplingLayer.class);
     private static final Field NORM_HELPER = field(BatchNormalization.class);
+    private static final Field LSTM_HELPER = field(LSTM.class);
 
     private static volatile Set<Kind> available;
 
@@ -135,15 +145,16 @@ public final class Acceleration {
     }
 
     /**
-     * The kinds this process accelerates: those {@link #PROPERTY} names (every kind by default) when
-     * {@link #oneDnnAvailable()}, else none.
+     * The kinds this process accelerates: those {@link #PROPERTY} names (every kind by default) that the natives
+     * support: {@link Kind#LSTM} on ND4J's CPU backend, the others where {@link #oneDnnAvailable()}.
      *
      * @return the kinds, read once per process
      */
     public static Set<Kind> availableKinds() {
         Set<Kind> kinds = available;
         if (kinds == null) {
-            kinds = kinds(System.getProperty(PROPERTY, "auto"), oneDnnAvailable());
+            String backend = Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend");
+            kinds = kinds(System.getProperty(PROPERTY, "auto"), "CPU".equalsIgnoreCase(backend), oneDnnAvailable());
             log.debug("mtl4j acceleration: {} (oneDNN natives: {})", kinds, oneDnnAvailable());
             available = kinds;
         }
@@ -197,10 +208,11 @@ public final class Acceleration {
     }
 
     /**
-     * The kinds for a property value and the natives' oneDNN support: {@code auto} (or empty) all, {@code off}
-     * none, else a comma-separated list of kind names (case-insensitive); an unknown value is refused.
+     * The kinds for a property value and the natives: {@code auto} (or empty) all, {@code off} none, else a
+     * comma-separated list of kind names (case-insensitive), less those the natives lack; an unknown value is
+     * refused.
      */
-    static Set<Kind> kinds(String property, boolean oneDnn) {
+    static Set<Kind> kinds(String property, boolean cpu, boolean oneDnn) {
         String v = property.trim().toLowerCase(Locale.ROOT);
         Set<Kind> chosen = EnumSet.noneOf(Kind.class);
         if (v.equals("auto") || v.isEmpty()) {
@@ -215,7 +227,12 @@ public final class Acceleration {
                 }
             }
         }
-        return Collections.unmodifiableSet(oneDnn ? chosen : EnumSet.noneOf(Kind.class));
+        if (!cpu) {
+            chosen.clear();
+        } else if (!oneDnn) {
+            chosen.retainAll(EnumSet.of(Kind.LSTM));
+        }
+        return Collections.unmodifiableSet(chosen);
     }
 
     /** Whether a backend name and libnd4j build information describe the CPU backend with oneDNN. */
@@ -249,6 +266,9 @@ public final class Acceleration {
                 return null;
             }
             return set(NORM_HELPER, layer, new MKLDNNBatchNormHelper(dataType)) ? Kind.BATCH_NORMALIZATION : null;
+        }
+        if (layer.getClass() == LSTM.class && kinds.contains(Kind.LSTM)) {
+            return set(LSTM_HELPER, layer, new FusedLstm(dataType)) ? Kind.LSTM : null;
         }
         return null;
     }

@@ -46,8 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * oneDNN under DL4J's convolution, pooling and batch-normalisation layers: installed where the natives have it,
- * and computing what DL4J's Java code computes within float rounding. The build's default natives have
+ * Native code under DL4J's layers: oneDNN convolution, pooling and batch normalisation where the natives have
+ * it, and the fused LSTM, each computing what DL4J's Java code computes within rounding. The build's default natives have
  * oneDNN, so the comparisons here are between two implementations; on the plain natives nothing is installed
  * (asserted) and they compare DL4J with itself.
  */
@@ -66,17 +66,62 @@ class AccelerationTest {
     }
 
     @Test
-    void thePropertyTurnsAccelerationOffAndRefusesWhatItDoesNotKnow() {
-        assertEquals(EnumSet.allOf(Kind.class), Acceleration.kinds("auto", true));
-        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("auto", false));
-        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds(" OFF ", true));
+    void thePropertyChoosesTheKindsAndRefusesWhatItDoesNotKnow() {
+        assertEquals(EnumSet.allOf(Kind.class), Acceleration.kinds("auto", true, true));
+        assertEquals(EnumSet.of(Kind.LSTM), Acceleration.kinds("auto", true, false), "the fused LSTM needs no oneDNN");
+        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("auto", false, true), "CPU backend only");
+        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds(" OFF ", true, true));
         assertEquals(EnumSet.of(Kind.CONVOLUTION, Kind.BATCH_NORMALIZATION),
-                Acceleration.kinds("convolution, Batch_Normalization", true));
-        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("convolution", false));
+                Acceleration.kinds("convolution, Batch_Normalization", true, true));
+        assertEquals(EnumSet.noneOf(Kind.class), Acceleration.kinds("convolution", true, false));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Acceleration.kinds("convolution,fast", true));
+                () -> Acceleration.kinds("convolution,fast", true, true));
         assertEquals("-Dmtl4j.acceleration=convolution,fast is not understood; use auto, off or a comma-separated"
-                + " list of [CONVOLUTION, POOLING, BATCH_NORMALIZATION]", e.getMessage());
+                + " list of [CONVOLUTION, POOLING, BATCH_NORMALIZATION, LSTM]", e.getMessage());
+    }
+
+    @Test
+    void recurrentTrunksRunTheFusedLstmWithDl4jsOutputsAndGradientsInDouble() {
+        MultiTaskNetwork accelerated = TrunkFixtures.builder(Trunk.RECURRENT, DataType.DOUBLE).build();
+        MultiTaskNetwork plain = TrunkFixtures.builder(Trunk.RECURRENT, DataType.DOUBLE).build();
+        assertEquals(1, helpers(accelerated.graph().getLayers()));
+        assertInstanceOf(FusedLstm.class, unwrapped(accelerated.graph().getLayers()[0]).getHelper());
+        stripHelpers(plain.graph().getLayers());
+        for (boolean masked : new boolean[]{false, true}) {
+            MultiDataSet batch = TrunkFixtures.batch(Trunk.RECURRENT, DataType.DOUBLE, 4, 6);
+            if (masked) {   // trailing padding: lengths 5, 3, 5, 1, 4, 2
+                INDArray mask = org.nd4j.linalg.factory.Nd4j.ones(DataType.DOUBLE, 6, 5);
+                int[] lengths = {5, 3, 5, 1, 4, 2};
+                for (int i = 0; i < 6; i++) {
+                    for (int t = lengths[i]; t < 5; t++) {
+                        mask.putScalar(i, t, 0.0);
+                    }
+                }
+                batch.setFeaturesMaskArrays(new INDArray[]{mask});
+            }
+            Map<String, INDArray> a = accelerated.output(batch.getFeatures(0), batch.getFeaturesMaskArray(0));
+            Map<String, INDArray> p = plain.output(batch.getFeatures(0), batch.getFeaturesMaskArray(0));
+            for (String task : p.keySet()) {
+                assertClose(p.get(task), a.get(task), 1e-12, "output of " + task + (masked ? ", masked" : ""));
+            }
+            assertClose(plain.gradient(batch).gradient(), accelerated.gradient(batch).gradient(), 1e-10,
+                    "gradient" + (masked ? ", masked" : ""));
+        }
+    }
+
+    @Test
+    void twentyAdamStepsOfARecurrentTrunkEndWhereDl4jsLstmEnds() {
+        MultiTaskNetwork accelerated = TrunkFixtures.builder(Trunk.RECURRENT, DataType.FLOAT).updater(new Adam(1e-2))
+                .build();
+        MultiTaskNetwork plain = TrunkFixtures.builder(Trunk.RECURRENT, DataType.FLOAT).updater(new Adam(1e-2))
+                .build();
+        stripHelpers(plain.graph().getLayers());
+        for (int step = 0; step < 20; step++) {
+            MultiDataSet batch = TrunkFixtures.batch(Trunk.RECURRENT, DataType.FLOAT, 200 + step, 8);
+            accelerated.fit(batch);
+            plain.fit(batch);
+        }
+        assertClose(plain.params(), accelerated.params(), 1e-5, "parameters after 20 steps");
     }
 
     @Test
@@ -228,10 +273,18 @@ class AccelerationTest {
         return RandomData.dataSet(d.gaussian(mb, 2, 12, 12), new INDArray[]{d.oneHot(mb, 4), d.gaussian(mb, 2)}, null);
     }
 
+    private static Layer unwrapped(Layer layer) {
+        Layer l = layer;
+        while (l instanceof BaseWrapperLayer w) {
+            l = w.getUnderlying();
+        }
+        return l;
+    }
+
     /** Sets every helper of DL4J's layers back to null: DL4J's Java code, as DL4J M2.1 runs by default. */
     private static void stripHelpers(Layer[] layers) {
         for (Layer layer : layers) {
-            Layer l = layer instanceof BaseWrapperLayer w ? w.getUnderlying() : layer;
+            Layer l = unwrapped(layer);
             for (Class<?> c = l.getClass(); c != Object.class; c = c.getSuperclass()) {
                 try {
                     Field f = c.getDeclaredField("helper");
@@ -251,8 +304,7 @@ class AccelerationTest {
     private static int helpers(Layer[] layers) {
         int n = 0;
         for (Layer layer : layers) {
-            if (layer.getHelper() != null) {
-                assertInstanceOf(org.deeplearning4j.nn.layers.LayerHelper.class, layer.getHelper());
+            if (unwrapped(layer).getHelper() != null) {
                 n++;
             }
         }
