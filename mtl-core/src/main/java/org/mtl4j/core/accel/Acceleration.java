@@ -7,7 +7,6 @@ import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.deeplearning4j.nn.layers.convolution.subsampling.SubsamplingLayer;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
-import org.deeplearning4j.nn.layers.mkldnn.MKLDNNSubsamplingHelper;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import org.deeplearning4j.nn.layers.recurrent.LSTM;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
@@ -28,33 +27,31 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Puts native implementations under the layers of a DL4J network: oneDNN convolution, max/average pooling and
- * batch normalisation where the ND4J natives are built with oneDNN, and libnd4j's fused LSTM on any CPU
+ * Puts native implementations under the layers of a DL4J network: oneDNN convolution and batch normalisation
+ * where the ND4J natives are built with oneDNN, and libnd4j's own max pooling and fused LSTM on any CPU
  * natives. The layers' configurations, parameters, JSON and saved files stay DL4J's own; only the code that
  * runs them changes.
  *
- * <p>DL4J 1.0.0-M2.1 ships oneDNN helpers for these layers ({@code MKLDNNConvHelper},
- * {@code MKLDNNSubsamplingHelper}, {@code MKLDNNBatchNormHelper}) but never uses them: its
- * {@code HelperUtils.createHelper} returns null unless {@code -Dorg.eclipse.deeplearning4j.helpers.disable=false},
- * and then the helpers' support check looks for a class that M2.1 no longer has
- * ({@code org.nd4j.nativeblas.Nd4jCpu$Environment}), so they are dropped. {@link #install(ComputationGraph)}
- * sets the helper of each layer directly, as DL4J's own initialisation would have. DL4J's {@code LSTM} has
- * the same hook (for cuDNN only); {@link FusedLstm} fills it with libnd4j's fused ops.
+ * <p>DL4J 1.0.0-M2.1 ships oneDNN helpers for convolution and batch normalisation ({@code MKLDNNConvHelper},
+ * {@code MKLDNNBatchNormHelper}) but never uses them: its {@code HelperUtils.createHelper} returns null unless
+ * {@code -Dorg.eclipse.deeplearning4j.helpers.disable=false}, and then the helpers' support check looks for a
+ * class that M2.1 no longer has ({@code org.nd4j.nativeblas.Nd4jCpu$Environment}), so they are dropped.
+ * {@link #install(ComputationGraph)} sets the {@code helper} field of each layer directly, as DL4J's own
+ * initialisation would have. Pooling and LSTM layers have the same hook; {@link NativePooling} and
+ * {@link FusedLstm} fill it with libnd4j's own ops.
  *
  * <p>What runs where:
  * <ul>
- *   <li>The oneDNN helpers run float networks only; in any other data type each call returns to DL4J's Java code
- *       (the helper declines, as DL4J's contract allows).</li>
- *   <li>Exactly DL4J's {@code ConvolutionLayer}, {@code SubsamplingLayer} (max and average pooling; sum and
- *       p-norm pooling decline) and {@code BatchNormalization} (not with locked gamma and beta) get a helper,
- *       also inside frozen and other wrapper layers; their subclasses (1-d, 3-d, depthwise, separable,
- *       deconvolution) keep DL4J's code.</li>
- *   <li>Exactly DL4J's {@code LSTM} (not {@code GravesLSTM}; also inside {@code LastTimeStep} and other
- *       wrappers) gets a {@link FusedLstm}, in float and double; what it runs fused and what it hands back to
- *       DL4J's Java code is in its Javadoc.</li>
- *   <li>No oneDNN helper is installed unless the natives have oneDNN ({@link #oneDnnAvailable()}): with the
- *       plain {@code linux-x86_64} build, convolution, pooling and batch normalisation run exactly as before.
- *       Nothing is installed on a backend other than ND4J's CPU one.</li>
+ *   <li>Exactly DL4J's {@code ConvolutionLayer} and {@code BatchNormalization} (not with locked gamma and
+ *       beta) get oneDNN, where the natives have it ({@link #oneDnnAvailable()}); the helpers run float
+ *       networks only and return every other call to DL4J's Java code (a helper may decline a call).</li>
+ *   <li>Exactly DL4J's {@code SubsamplingLayer} gets {@link NativePooling} (max pooling; the other kinds
+ *       decline), on any CPU natives: oneDNN's pooling was slower than libnd4j's own.</li>
+ *   <li>Exactly DL4J's {@code LSTM} (not {@code GravesLSTM}) gets {@link FusedLstm}, in float and double, on
+ *       any CPU natives; what it runs fused and what it hands back to DL4J's Java code is in its Javadoc.</li>
+ *   <li>Layers inside frozen, {@code LastTimeStep} and other wrapper layers get theirs too; subclasses
+ *       (1-d, 3-d, depthwise, separable, deconvolution) keep DL4J's code. A layer that already has a helper
+ *       keeps it. Nothing is installed on a backend other than ND4J's CPU one.</li>
  *   <li>{@code -Dmtl4j.acceleration=off} turns all of it off, {@code -Dmtl4j.acceleration=convolution}
  *       installs the convolution helpers only (see {@link #PROPERTY}).</li>
  * </ul>
@@ -75,7 +72,7 @@ public final class Acceleration {
     public enum Kind {
         /** DL4J's {@code ConvolutionLayer} (2-d). */
         CONVOLUTION,
-        /** DL4J's {@code SubsamplingLayer} (2-d pooling). */
+        /** DL4J's {@code SubsamplingLayer} (2-d max pooling), on libnd4j's own kernels ({@link NativePooling}). */
         POOLING,
         /** DL4J's {@code BatchNormalization}. */
         BATCH_NORMALIZATION,
@@ -146,7 +143,8 @@ public final class Acceleration {
 
     /**
      * The kinds this process accelerates: those {@link #PROPERTY} names (every kind by default) that the natives
-     * support: {@link Kind#LSTM} on ND4J's CPU backend, the others where {@link #oneDnnAvailable()}.
+     * support: {@link Kind#POOLING} and {@link Kind#LSTM} on ND4J's CPU backend, the others where
+     * {@link #oneDnnAvailable()}.
      *
      * @return the kinds, read once per process
      */
@@ -230,7 +228,7 @@ public final class Acceleration {
         if (!cpu) {
             chosen.clear();
         } else if (!oneDnn) {
-            chosen.retainAll(EnumSet.of(Kind.LSTM));
+            chosen.retainAll(EnumSet.of(Kind.POOLING, Kind.LSTM));
         }
         return Collections.unmodifiableSet(chosen);
     }
@@ -258,7 +256,7 @@ public final class Acceleration {
             return set(CONV_HELPER, layer, new MKLDNNConvHelper(dataType)) ? Kind.CONVOLUTION : null;
         }
         if (layer.getClass() == SubsamplingLayer.class && kinds.contains(Kind.POOLING)) {
-            return set(POOL_HELPER, layer, new MKLDNNSubsamplingHelper(dataType)) ? Kind.POOLING : null;
+            return set(POOL_HELPER, layer, new NativePooling(dataType)) ? Kind.POOLING : null;
         }
         if (layer.getClass() == BatchNormalization.class && kinds.contains(Kind.BATCH_NORMALIZATION)) {
             BatchNormalization bn = (BatchNormalization) layer;
