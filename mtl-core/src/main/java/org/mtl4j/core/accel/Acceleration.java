@@ -45,8 +45,10 @@ import java.util.Set;
  *   <li>Exactly DL4J's {@code ConvolutionLayer} and {@code BatchNormalization} (not with locked gamma and
  *       beta) get oneDNN, where the natives have it ({@link #oneDnnAvailable()}); the helpers run float
  *       networks only and return every other call to DL4J's Java code (a helper may decline a call).</li>
- *   <li>Exactly DL4J's {@code SubsamplingLayer} gets {@link NativePooling} (max pooling; the other kinds
- *       decline), on any CPU natives: oneDNN's pooling was slower than libnd4j's own.</li>
+ *   <li>Exactly DL4J's {@code SubsamplingLayer} gets {@link NativePooling} for its backward pass (unpadded,
+ *       undilated max pooling; the rest declines), on any CPU natives: oneDNN's pooling was slower than
+ *       libnd4j's own. DL4J's forward pass runs libnd4j's pooling op itself, oneDNN's where the natives have
+ *       it.</li>
  *   <li>Exactly DL4J's {@code LSTM} (not {@code GravesLSTM}) gets {@link FusedLstm}, in float and double, on
  *       any CPU natives; what it runs fused and what it hands back to DL4J's Java code is in its Javadoc.</li>
  *   <li>Layers inside frozen, {@code LastTimeStep} and other wrapper layers get theirs too; subclasses
@@ -72,7 +74,7 @@ public final class Acceleration {
     public enum Kind {
         /** DL4J's {@code ConvolutionLayer} (2-d). */
         CONVOLUTION,
-        /** DL4J's {@code SubsamplingLayer} (2-d max pooling), on libnd4j's own kernels ({@link NativePooling}). */
+        /** DL4J's {@code SubsamplingLayer}'s backward pass, on libnd4j's own kernels ({@link NativePooling}). */
         POOLING,
         /** DL4J's {@code BatchNormalization}. */
         BATCH_NORMALIZATION,
