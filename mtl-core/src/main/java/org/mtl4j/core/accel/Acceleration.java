@@ -155,7 +155,8 @@ public final class Acceleration {
         if (kinds == null) {
             String backend = Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend");
             kinds = kinds(System.getProperty(PROPERTY, "auto"), "CPU".equalsIgnoreCase(backend), oneDnnAvailable());
-            log.debug("mtl4j acceleration: {} (oneDNN natives: {})", kinds, oneDnnAvailable());
+            log.info("mtl4j runs these DL4J layers natively: {} (oneDNN in the natives: {}; -D{}=off turns this off)",
+                    kinds, oneDnnAvailable(), PROPERTY);
             available = kinds;
         }
         return kinds;
