@@ -2,6 +2,7 @@ package org.mtl4j.examples;
 
 import org.mtl4j.core.MultiTaskNetwork;
 import org.mtl4j.core.Trainer;
+import org.mtl4j.core.TrainingListener;
 import org.mtl4j.core.TrainingResult;
 import org.mtl4j.ui.HistoryCharts;
 import org.mtl4j.ui.ProgressListener;
@@ -35,10 +36,14 @@ final class ExampleTraining {
      * history and charts to {@code historyRoot/<model>}.
      *
      * @param validation null, or data evaluated after every epoch
+     * @param listeners  further listeners of the run (a shuffling iterator that needs the epoch, say)
      */
     static TrainingResult train(MultiTaskNetwork network, MultiDataSetIterator train, MultiDataSetIterator validation,
-                                int epochs, Path historyRoot, String model) {
+                                int epochs, Path historyRoot, String model, TrainingListener... listeners) {
         Trainer.Builder b = Trainer.builder().epochs(epochs).listeners(ProgressListener.auto());
+        if (listeners.length > 0) {
+            b.listeners(listeners);
+        }
         if (validation != null) {
             b.validation(validation);
         }
