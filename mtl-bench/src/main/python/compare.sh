@@ -5,7 +5,7 @@
 #
 #   mtl-bench/src/main/python/compare.sh [--threads N] [--cases a,b,...] [--repeats R] [--budget-s S]
 #                                        [--peer-budget-s S] [--natives CLASSIFIER] [--out DIR]
-#   NATIVES=linux-x86_64-onednn-avx2 mtl-bench/src/main/python/compare.sh
+#   NATIVES=linux-x86_64 mtl-bench/src/main/python/compare.sh
 #
 #   --threads N        OpenMP threads of the Java side (OMP_NUM_THREADS) and torch intra-/inter-op and OpenBLAS
 #                      threads of the peer (default 1; 2 for the machine's two cores)
@@ -14,7 +14,7 @@
 #   --budget-s S       the Java bench's --budget-s per run (default 20; a slow case takes longer, since the
 #                      bench takes at least 15 timed samples a side)
 #   --peer-budget-s S  the peer's --budget-s per run (default 6)
-#   --natives C        the nd4j-native classifier (default: $NATIVES, else linux-x86_64), passed to Maven as
+#   --natives C        the nd4j-native classifier (default: $NATIVES, else the build's linux-x86_64-onednn-avx2), passed to Maven as
 #                      -Dnd4j.classifier=C when the classpath is built
 #   --out DIR          where the logs and the table go (default mtl-bench/target/torch-compare-<natives>-t<N>)
 #   PYTHON=...         the interpreter with torch (default /usr/bin/python3: Debian's python3-torch)
@@ -37,7 +37,7 @@ CASES=hard-mlp-small,hard-mlp-large,hard-cnn,hard-lstm,cross-stitch-4
 REPEATS=3
 BUDGET_S=20
 PEER_BUDGET_S=6
-NATIVES=${NATIVES:-linux-x86_64}
+NATIVES=${NATIVES:-linux-x86_64-onednn-avx2}
 OUT=
 PYTHON=${PYTHON:-/usr/bin/python3}
 MVN_FLAGS=${MVN_FLAGS--o}
