@@ -32,7 +32,6 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.io.File;
-import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
@@ -85,7 +84,7 @@ class AccelerationTest {
         MultiTaskNetwork accelerated = TrunkFixtures.builder(Trunk.RECURRENT, DataType.DOUBLE).build();
         MultiTaskNetwork plain = TrunkFixtures.builder(Trunk.RECURRENT, DataType.DOUBLE).build();
         assertEquals(1, helpers(accelerated.graph().getLayers()));
-        assertInstanceOf(FusedLstm.class, unwrapped(accelerated.graph().getLayers()[0]).getHelper());
+        assertInstanceOf(FusedLstm.class, LayerHelpers.unwrapped(accelerated.graph().getLayers()[0]).getHelper());
         stripHelpers(plain.graph().getLayers());
         for (boolean masked : new boolean[]{false, true}) {
             MultiDataSet batch = TrunkFixtures.batch(Trunk.RECURRENT, DataType.DOUBLE, 4, 6);
@@ -273,38 +272,18 @@ class AccelerationTest {
         return RandomData.dataSet(d.gaussian(mb, 2, 12, 12), new INDArray[]{d.oneHot(mb, 4), d.gaussian(mb, 2)}, null);
     }
 
-    private static Layer unwrapped(Layer layer) {
-        Layer l = layer;
-        while (l instanceof BaseWrapperLayer w) {
-            l = w.getUnderlying();
-        }
-        return l;
-    }
-
     /** Sets every helper of DL4J's layers back to null: DL4J's Java code, as DL4J M2.1 runs by default. */
     private static void stripHelpers(Layer[] layers) {
         for (Layer layer : layers) {
-            Layer l = unwrapped(layer);
-            for (Class<?> c = l.getClass(); c != Object.class; c = c.getSuperclass()) {
-                try {
-                    Field f = c.getDeclaredField("helper");
-                    f.setAccessible(true);
-                    f.set(l, null);
-                    break;
-                } catch (NoSuchFieldException e) {
-                    // look in the superclass
-                } catch (IllegalAccessException e) {
-                    throw new AssertionError(e);
-                }
-            }
-            assertNull(l.getHelper());
+            LayerHelpers.set(layer, null);
+            assertNull(LayerHelpers.unwrapped(layer).getHelper());
         }
     }
 
     private static int helpers(Layer[] layers) {
         int n = 0;
         for (Layer layer : layers) {
-            if (unwrapped(layer).getHelper() != null) {
+            if (LayerHelpers.unwrapped(layer).getHelper() != null) {
                 n++;
             }
         }

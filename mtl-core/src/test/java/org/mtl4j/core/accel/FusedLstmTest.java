@@ -12,7 +12,6 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -30,7 +29,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-import java.lang.reflect.Field;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -437,17 +435,7 @@ class FusedLstmTest {
 
     /** Installs the helper into an LSTM layer, or the LSTM inside a wrapper such as {@code LastTimeStep}. */
     private static void install(Layer layer, FusedLstm helper) {
-        Layer lstm = layer;
-        while (lstm instanceof BaseWrapperLayer w) {
-            lstm = w.getUnderlying();
-        }
-        try {
-            Field f = org.deeplearning4j.nn.layers.recurrent.LSTM.class.getDeclaredField("helper");
-            f.setAccessible(true);
-            f.set(lstm, helper);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        LayerHelpers.set(layer, helper);
     }
 
     /** Asserts {@code max|a - b| <= tolerance * max(max|a|, 1e-3)}. */

@@ -21,7 +21,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-import java.lang.reflect.Field;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -103,7 +102,7 @@ class NativePoolingTest {
         MultiLayerNetwork java = network(config, type);
         java.setParams(fast.params().dup());
         Layer pooling = fast.getLayer(0);
-        setHelper(pooling, new NativePooling(type));
+        LayerHelpers.set(pooling, new NativePooling(type));
         assertInstanceOf(NativePooling.class, pooling.getHelper());
         assertNull(java.getLayer(0).getHelper());
 
@@ -135,17 +134,6 @@ class NativePoolingTest {
                 .build());
         net.init();
         return net;
-    }
-
-    private static void setHelper(Layer layer, Object helper) {
-        try {
-            Field f = org.deeplearning4j.nn.layers.convolution.subsampling.SubsamplingLayer.class
-                    .getDeclaredField("helper");
-            f.setAccessible(true);
-            f.set(layer, helper);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
     }
 
     private static void assertClose(INDArray expected, INDArray actual, double rel, String what) {
