@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer.PoolingType;
@@ -14,10 +15,16 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.mtl4j.core.MultiTaskNetwork;
+import org.mtl4j.core.SharedTrunk;
+import org.mtl4j.core.Task;
+import org.mtl4j.core.testing.NumericGradient;
+import org.mtl4j.core.testing.RandomData;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -78,6 +85,24 @@ class NativePoolingTest {
     @EnumSource(Config.class)
     void outputsAndInputErrorsEqualDl4jsJavaPoolingInFloat(Config config) {
         compare(config, DataType.FLOAT, 0);
+    }
+
+    @Test
+    void aTrunkWithNativePoolingPassesANumericGradientCheckInDouble() {
+        MultiTaskNetwork net = MultiTaskNetwork.builder().dataType(DataType.DOUBLE).seed(4)
+                .trunk(SharedTrunk.builder(InputType.convolutional(6, 6, 1))
+                        .stage(new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.TANH).build(),
+                                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                        .build())
+                .task(Task.classification("c", 3))
+                .task(Task.regression("r", 2))
+                .build();
+        assertInstanceOf(NativePooling.class, net.graph().getLayer("trunk_0_1").getHelper());
+        RandomData d = new RandomData(8, DataType.DOUBLE);
+        MultiDataSet batch = RandomData.dataSet(d.gaussian(4, 1, 6, 6),
+                new INDArray[]{d.oneHot(4, 3), d.gaussian(4, 2)}, null);
+        NumericGradient.Report report = NumericGradient.check(net, batch, new double[]{1, 1}, 1e-6, 1e-5, 1e-9);
+        assertEquals(0, report.failed(), report.toString());
     }
 
     @Test
