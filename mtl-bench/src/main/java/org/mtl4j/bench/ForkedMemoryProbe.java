@@ -58,7 +58,9 @@ public final class ForkedMemoryProbe {
     private static final String MTL = "mtl4j";
     private static final String BASELINE = "baseline";
     /** JavaCPP's physical-memory limit, passed on to the child when the benchmark JVM sets it. */
-    private static final String PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
+    /** The system properties of the bench's JVM that the probe JVMs get too: they change what a step runs. */
+    private static final List<String> FORWARDED = List.of("org.bytedeco.javacpp.maxPhysicalBytes",
+            "mtl4j.acceleration");
     private static final long CHILD_TIMEOUT_S = 600;
 
     /**
@@ -107,9 +109,11 @@ public final class ForkedMemoryProbe {
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:+AlwaysPreTouch", "-XX:TieredStopAtLevel=1",
                     "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
-            String physical = System.getProperty(PHYSICAL_BYTES);
-            if (physical != null) {
-                command.add("-D" + PHYSICAL_BYTES + "=" + physical);
+            for (String property : FORWARDED) {
+                String value = System.getProperty(property);
+                if (value != null) {
+                    command.add("-D" + property + "=" + value);
+                }
             }
             command.addAll(List.of(
                     "-cp", System.getProperty("java.class.path"),

@@ -82,6 +82,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *       {@code rnnTimeStep} is zero for padded rows, as in DL4J (libnd4j itself would keep the state of the
  *       last unmasked step).</li>
  *   <li>Results agree with the Java path to rounding, not bit for bit: the ops sum in another order.</li>
+ *   <li>Memory: libnd4j's ops allocate their per-step temporaries themselves, outside DL4J's workspaces, and
+ *       the allocator keeps most of it: on the bench's hard-lstm (64 units, 20 steps, batch 64) the process's
+ *       peak grew by about 109 MB against DL4J's 17 MB, about 104 MB of it still held after the network was
+ *       dropped. {@code -Dmtl4j.acceleration=convolution,pooling,batch_normalization} keeps DL4J's LSTM.</li>
  * </ul>
  */
 public final class FusedLstm implements LSTMHelper {
