@@ -139,8 +139,11 @@ public final class Acceleration {
      * @return true when oneDNN runs under libnd4j's convolution, pooling and batch-normalisation ops
      */
     public static boolean oneDnnAvailable() {
-        String backend = Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend");
-        return hasOneDnn(backend, NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo());
+        return hasOneDnn(backend(), NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo());
+    }
+
+    private static String backend() {
+        return Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend");
     }
 
     /**
@@ -153,10 +156,10 @@ public final class Acceleration {
     public static Set<Kind> availableKinds() {
         Set<Kind> kinds = available;
         if (kinds == null) {
-            String backend = Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend");
-            kinds = kinds(System.getProperty(PROPERTY, "auto"), "CPU".equalsIgnoreCase(backend), oneDnnAvailable());
+            boolean oneDnn = oneDnnAvailable();
+            kinds = kinds(System.getProperty(PROPERTY, "auto"), "CPU".equalsIgnoreCase(backend()), oneDnn);
             log.info("mtl4j runs these DL4J layers natively: {} (oneDNN in the natives: {}; -D{}=off turns this off)",
-                    kinds, oneDnnAvailable(), PROPERTY);
+                    kinds, oneDnn, PROPERTY);
             available = kinds;
         }
         return kinds;

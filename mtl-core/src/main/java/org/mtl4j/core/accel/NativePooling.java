@@ -83,11 +83,8 @@ public final class NativePooling implements SubsamplingHelper {
     public INDArray activate(INDArray input, boolean training, int[] kernel, int[] strides, int[] pad,
                              PoolingType poolingType, ConvolutionMode convolutionMode, int[] dilation,
                              CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
-        if (!supported(input, poolingType)) {
-            return null;
-        }
-        int[] out = outputSize(input, kernel, strides, pad, convolutionMode, dilation, format);
-        if (padded(input, out, kernel, strides, pad, convolutionMode, dilation, format)) {
+        int[] out = outputSizeIfNative(input, kernel, strides, pad, poolingType, convolutionMode, dilation, format);
+        if (out == null) {
             return null;
         }
         long mb = input.size(0);
@@ -95,8 +92,7 @@ public final class NativePooling implements SubsamplingHelper {
         long[] shape = format == CNN2DFormat.NCHW ? new long[]{mb, channels, out[0], out[1]}
                 : new long[]{mb, out[0], out[1], channels};
         INDArray output = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), shape);
-        run("maxpool2d", args(kernel, strides, convolutionMode, dilation, format), new INDArray[]{input},
-                output);
+        run("maxpool2d", args(kernel, strides, format), new INDArray[]{input}, output);
         return output;
     }
 
@@ -120,17 +116,13 @@ public final class NativePooling implements SubsamplingHelper {
                                                      int[] pad, PoolingType poolingType,
                                                      ConvolutionMode convolutionMode, int[] dilation,
                                                      CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
-        if (!supported(input, poolingType) || epsilon.dataType() != input.dataType()) {
-            return null;
-        }
-        int[] out = outputSize(input, kernel, strides, pad, convolutionMode, dilation, format);
-        if (padded(input, out, kernel, strides, pad, convolutionMode, dilation, format)) {
+        if (epsilon.dataType() != input.dataType()
+                || outputSizeIfNative(input, kernel, strides, pad, poolingType, convolutionMode, dilation, format) == null) {
             return null;
         }
         INDArray gradAtInput = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(),
                 input.shape());
-        run("maxpool2d_bp", args(kernel, strides, convolutionMode, dilation, format),
-                new INDArray[]{input, epsilon}, gradAtInput);
+        run("maxpool2d_bp", args(kernel, strides, format), new INDArray[]{input, epsilon}, gradAtInput);
         return new Pair<>(new DefaultGradient(), gradAtInput);
     }
 
@@ -144,42 +136,35 @@ public final class NativePooling implements SubsamplingHelper {
         return Collections.emptyMap();
     }
 
-    private static boolean supported(INDArray input, PoolingType poolingType) {
-        return poolingType == PoolingType.MAX && input.rank() == 4
-                && (input.dataType() == DataType.FLOAT || input.dataType() == DataType.DOUBLE);
-    }
-
-    private static int[] outputSize(INDArray input, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode,
-                                    int[] dilation, CNN2DFormat format) {
-        return ConvolutionUtils.getOutputSize(input, kernel, strides, mode == ConvolutionMode.Same ? null : pad, mode,
-                dilation, format);
-    }
-
     /**
-     * Whether any window reaches into padding (explicit padding, or the implicit padding of Same mode) or is
-     * dilated: there DL4J's Java backward pass and libnd4j's sent the error to different inputs in tests, so
-     * those layers stay DL4J's.
+     * The output's height and width when the call runs here, else null: max pooling of a rank-4 float or double
+     * input with no window reaching into padding (explicit padding, or the implicit padding of Same mode) and no
+     * dilation. With padding or dilation, DL4J's Java backward pass and libnd4j's sent the error to different
+     * inputs in tests, so those layers stay DL4J's.
      */
-    private static boolean padded(INDArray input, int[] out, int[] kernel, int[] strides, int[] pad,
-                                  ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
-        if (dilation[0] != 1 || dilation[1] != 1) {
-            return true;
+    private static int[] outputSizeIfNative(INDArray input, int[] kernel, int[] strides, int[] pad,
+                                            PoolingType poolingType, ConvolutionMode mode, int[] dilation,
+                                            CNN2DFormat format) {
+        if (poolingType != PoolingType.MAX || input.rank() != 4
+                || input.dataType() != DataType.FLOAT && input.dataType() != DataType.DOUBLE
+                || dilation[0] != 1 || dilation[1] != 1
+                || mode != ConvolutionMode.Same && (pad[0] != 0 || pad[1] != 0)) {
+            return null;
         }
-        if (mode != ConvolutionMode.Same) {
-            return pad[0] != 0 || pad[1] != 0;
-        }
+        int[] out = ConvolutionUtils.getOutputSize(input, kernel, strides, mode == ConvolutionMode.Same ? null : pad,
+                mode, dilation, format);
         int h = (int) input.size(format == CNN2DFormat.NCHW ? 2 : 1);
         int w = (int) input.size(format == CNN2DFormat.NCHW ? 3 : 2);
-        return (out[0] - 1) * strides[0] + (kernel[0] - 1) * dilation[0] + 1 > h
-                || (out[1] - 1) * strides[1] + (kernel[1] - 1) * dilation[1] + 1 > w;
+        boolean samePadding = (out[0] - 1) * strides[0] + kernel[0] > h || (out[1] - 1) * strides[1] + kernel[1] > w;
+        return samePadding ? null : out;
     }
 
     /**
      * libnd4j's pooling arguments: kH, kW, sH, sW, pH, pW, dH, dW, isSame, extra (unused by max), isNHWC; no
-     * padding (padded layers decline), so Same mode is Truncate here.
+     * padding and no dilation (such layers decline), so Same mode is Truncate here.
      */
-    private static long[] args(int[] kernel, int[] strides, ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
-        return new long[]{kernel[0], kernel[1], strides[0], strides[1], 0, 0, dilation[0], dilation[1], 0, 0,
+    private static long[] args(int[] kernel, int[] strides, CNN2DFormat format) {
+        return new long[]{kernel[0], kernel[1], strides[0], strides[1], 0, 0, 1, 1, 0, 0,
                 format == CNN2DFormat.NHWC ? 1 : 0};
     }
 
